@@ -1,0 +1,1 @@
+//! agent-claude (being written).

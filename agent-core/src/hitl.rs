@@ -1,0 +1,127 @@
+//! Human in the loop: pending tool calls, the user's decisions, and the
+//! state a paused run needs to continue.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::message::{ContentBlock, Message, ToolResultContent, Usage};
+
+/// Why a tool call is waiting for the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// The tool runs once the user approves.
+    Confirmation,
+    /// The caller runs the tool and supplies the result.
+    ExternalExecution,
+}
+
+/// A tool call a paused run is waiting on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingToolCall {
+    /// The id of the call; decisions refer to it.
+    pub tool_call_id: String,
+    /// The tool's name.
+    pub tool_name: String,
+    /// The arguments the model sent.
+    pub tool_args: Value,
+    /// What the run is waiting for.
+    pub kind: PendingKind,
+}
+
+/// The user's decision on one pending tool call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolDecision {
+    /// The id of the pending call.
+    pub tool_call_id: String,
+    /// What to do with it.
+    pub decision: Decision,
+}
+
+/// What to do with a pending tool call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Decision {
+    /// Run the tool.
+    Approve,
+    /// Do not run it; the model is told it was rejected, and why.
+    Reject {
+        /// The reason given to the model.
+        reason: Option<String>,
+    },
+    /// The result of a call the caller executed itself.
+    Result {
+        /// The result content.
+        content: ToolResultContent,
+        /// Whether the call failed.
+        #[serde(default)]
+        is_error: bool,
+    },
+}
+
+impl ToolDecision {
+    /// Approve the call.
+    pub fn approve(tool_call_id: impl Into<String>) -> Self {
+        Self { tool_call_id: tool_call_id.into(), decision: Decision::Approve }
+    }
+
+    /// Reject the call, with a reason for the model.
+    pub fn reject(tool_call_id: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { tool_call_id: tool_call_id.into(), decision: Decision::Reject { reason: Some(reason.into()) } }
+    }
+
+    /// Supply the result of an externally executed call.
+    pub fn result(tool_call_id: impl Into<String>, content: impl Into<ToolResultContent>) -> Self {
+        Self {
+            tool_call_id: tool_call_id.into(),
+            decision: Decision::Result { content: content.into(), is_error: false },
+        }
+    }
+}
+
+/// Everything a paused run needs to continue, in this process or another.
+///
+/// Serializable: stores keep it with the run record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PausedRun {
+    /// The run's id.
+    pub run_id: String,
+    /// The session, if any.
+    pub session_id: Option<String>,
+    /// The user, if any.
+    pub user_id: Option<String>,
+    /// The run's input as text.
+    pub input: String,
+    /// The messages of the conversation before this run (history), as sent to
+    /// the model. Empty when the agent has a store: history is reloaded.
+    #[serde(default)]
+    pub history: Vec<Message>,
+    /// The messages the run has added, ending with the assistant message whose
+    /// tool calls are pending.
+    pub messages: Vec<Message>,
+    /// Results already computed for that assistant message's tool calls.
+    pub resolved: Vec<ContentBlock>,
+    /// The calls waiting for the user, in call order.
+    pub pending: Vec<PendingToolCall>,
+    /// Loop counters, so limits hold across the pause.
+    pub counters: LoopCounters,
+}
+
+/// Counters the loop keeps against its limits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopCounters {
+    /// Model turns so far.
+    pub turns: u32,
+    /// `pause_turn` continuations so far.
+    pub continuations: u32,
+    /// Tool calls so far.
+    pub tool_calls: u32,
+    /// Retryable failures per tool name.
+    pub retries: BTreeMap<String, u32>,
+    /// Structured-output parse failures so far.
+    pub output_retries: u32,
+    /// Usage so far.
+    pub usage: Usage,
+}

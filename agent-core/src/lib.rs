@@ -1,0 +1,53 @@
+//! Agents, tools, models and the loop that runs them.
+//!
+//! `agent-core` defines the framework's vocabulary and the tool-runner loop. It
+//! does no network or disk IO: models ([`Model`]) and stores
+//! ([`SessionStore`]) arrive through traits, implemented by `agent-claude`,
+//! `agent-memory` or your own crates.
+
+mod context;
+mod error;
+mod event;
+mod hitl;
+pub mod memory;
+mod message;
+mod model;
+mod output;
+mod session;
+pub mod tool;
+
+pub use context::RunContext;
+pub use error::{Error, Result};
+pub use event::{RunEvent, RunEventKind, ToolExecution};
+pub use hitl::{Decision, LoopCounters, PausedRun, PendingKind, PendingToolCall, ToolDecision};
+pub use message::{
+    ContentBlock, MESSAGE_FORMAT_VERSION, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason,
+    ToolCall, ToolResultContent, Usage, VersionedMessages,
+};
+pub use model::{
+    IntoModel, Model, ModelError, ModelErrorKind, ModelEvent, ModelEventStream, ModelRequest, ModelResponse,
+    ToolChoice, ToolInputError, response_events,
+};
+pub use output::{RunMetrics, RunOutput, ToolMetrics, TypedRunOutput};
+pub use session::{
+    InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary,
+    SessionType, SortOrder, StoreError, paginate, unix_now,
+};
+pub use tool::{FnTool, IntoToolkit, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
+
+/// Re-exported so users need no direct dependency for the common derives.
+pub use schemars;
+/// Re-exported for building JSON values and schemas.
+pub use serde_json;
+
+pub use agent_macros::{tool, toolkit};
+
+/// Paths the `#[tool]` macro's generated code uses. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+    pub use std::sync::{Arc, OnceLock};
+}

@@ -1,0 +1,1 @@
+//! User memories: facts about a user that agents remember across sessions.

@@ -1,0 +1,1 @@
+//! agent-memory (being written).
