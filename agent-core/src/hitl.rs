@@ -107,6 +107,9 @@ pub struct PausedRun {
     pub pending: Vec<PendingToolCall>,
     /// Loop counters, so limits hold across the pause.
     pub counters: LoopCounters,
+    /// When the run started, unix seconds.
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 /// Counters the loop keeps against its limits.

@@ -5,6 +5,7 @@
 //! ([`SessionStore`]) arrive through traits, implemented by `agent-claude`,
 //! `agent-memory` or your own crates.
 
+pub mod agent;
 mod context;
 mod error;
 mod event;
@@ -16,6 +17,10 @@ mod output;
 mod session;
 pub mod tool;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use agent::{Agent, AgentBuilder, HookAction, RunInput, RunOptions, RunStream};
 pub use context::RunContext;
 pub use error::{Error, Result};
 pub use event::{RunEvent, RunEventKind, ToolExecution};

@@ -1,0 +1,287 @@
+//! `AgentBuilder`: configures an agent.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::hooks::{HookAction, PostToolHook, PreToolHook};
+use super::{Agent, AgentInner, Instructions, Settings};
+use crate::context::RunContext;
+use crate::error::{Error, Result};
+use crate::message::{ToolCall, ToolResultContent};
+use crate::model::{IntoModel, Model, ToolChoice};
+use crate::session::SessionStore;
+use crate::tool::{IntoToolkit, Tool};
+
+/// Configures an [`Agent`]. Every setter takes and returns the builder.
+#[must_use]
+pub struct AgentBuilder<D = ()> {
+    id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    model: Arc<dyn Model>,
+    instructions: Vec<Instructions<D>>,
+    tools: Vec<Arc<dyn Tool<D>>>,
+    deps: Option<Arc<D>>,
+    settings: Settings,
+    pre_hooks: Vec<PreToolHook<D>>,
+    post_hooks: Vec<PostToolHook<D>>,
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+impl Agent<()> {
+    /// Starts building an agent without dependencies.
+    pub fn builder(model: impl IntoModel) -> AgentBuilder<()> {
+        AgentBuilder::new(model.into_model(), Some(Arc::new(())))
+    }
+}
+
+impl<D: Send + Sync + 'static> Agent<D> {
+    /// Starts building an agent whose tools reach `deps` through
+    /// [`RunContext::deps`].
+    pub fn with_deps(model: impl IntoModel, deps: D) -> AgentBuilder<D> {
+        AgentBuilder::new(model.into_model(), Some(Arc::new(deps)))
+    }
+
+    /// Starts building an agent whose dependencies are given per run
+    /// ([`RunOptions::deps`](super::RunOptions::deps)).
+    pub fn builder_without_deps(model: impl IntoModel) -> AgentBuilder<D> {
+        AgentBuilder::new(model.into_model(), None)
+    }
+}
+
+impl<D: Send + Sync + 'static> AgentBuilder<D> {
+    fn new(model: Arc<dyn Model>, deps: Option<Arc<D>>) -> Self {
+        Self {
+            id: None,
+            name: None,
+            description: None,
+            model,
+            instructions: Vec::new(),
+            tools: Vec::new(),
+            deps,
+            settings: Settings::default(),
+            pre_hooks: Vec::new(),
+            post_hooks: Vec::new(),
+            store: None,
+        }
+    }
+
+    /// A stable id (used for sessions, events and the server's routes).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// A display name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// A description of what the agent does (shown by servers and team leaders).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds static text to the system prompt.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions.push(Instructions::Static(instructions.into()));
+        self
+    }
+
+    /// Adds text computed from the run context at the start of each run.
+    pub fn instructions_fn(mut self, f: impl Fn(&RunContext<D>) -> String + Send + Sync + 'static) -> Self {
+        self.instructions.push(Instructions::Dynamic(Arc::new(f)));
+        self
+    }
+
+    /// Adds a tool.
+    pub fn tool(mut self, tool: impl Tool<D>) -> Self {
+        self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Adds a shared tool.
+    pub fn tool_arc(mut self, tool: Arc<dyn Tool<D>>) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds a toolkit's tools and instructions.
+    pub fn toolkit(mut self, toolkit: impl IntoToolkit<D>) -> Self {
+        let (instructions, tools) = toolkit.into_toolkit().into_parts();
+        if let Some(text) = instructions {
+            self.instructions.push(Instructions::Static(text));
+        }
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Dependencies reached through [`RunContext::deps`].
+    pub fn deps(mut self, deps: D) -> Self {
+        self.deps = Some(Arc::new(deps));
+        self
+    }
+
+    /// Limit on model turns per run (default 20); exceeding it is
+    /// [`Error::MaxTurns`].
+    pub fn max_turns(mut self, max_turns: u32) -> Self {
+        self.settings.max_turns = max_turns;
+        self
+    }
+
+    /// Limit on tool calls per run; exceeding it is [`Error::ToolCallLimit`].
+    pub fn max_tool_calls(mut self, limit: u32) -> Self {
+        self.settings.max_tool_calls = Some(limit);
+        self
+    }
+
+    /// How many tool calls of one model turn run at once (default 16; 1 runs
+    /// them one after another). Results go back in call order either way.
+    pub fn tool_concurrency(mut self, concurrency: usize) -> Self {
+        self.settings.tool_concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Time limit for a tool call when the tool sets none (default 120 s;
+    /// `None` for no limit). A call that runs over is answered with an error
+    /// result the model can react to.
+    pub fn tool_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.tool_timeout = timeout;
+        self
+    }
+
+    /// How many retryable failures (bad arguments, tool errors, timeouts) each
+    /// tool may have per run before the run fails (default 3).
+    pub fn max_tool_retries(mut self, retries: u32) -> Self {
+        self.settings.max_tool_retries = retries;
+        self
+    }
+
+    /// How many times the model may retry a structured answer that does not
+    /// parse (default 2).
+    pub fn max_output_retries(mut self, retries: u32) -> Self {
+        self.settings.max_output_retries = retries;
+        self
+    }
+
+    /// How many `pause_turn` stops in a row are resumed (default 5).
+    pub fn max_continuations(mut self, continuations: u32) -> Self {
+        self.settings.max_continuations = continuations;
+        self
+    }
+
+    /// Upper bound on output tokens per model call.
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.settings.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// How the model must pick tools.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.settings.tool_choice = Some(choice);
+        self
+    }
+
+    /// Ask the model for at most one tool call per turn.
+    pub fn disable_parallel_tool_use(mut self) -> Self {
+        self.settings.disable_parallel_tool_use = true;
+        self
+    }
+
+    /// A provider-specific setting sent with every request (for Claude, e.g.
+    /// `temperature` or `thinking`).
+    pub fn model_option(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.settings.model_options.insert(key.into(), value);
+        self
+    }
+
+    /// Keep sessions in this store; runs with a session id load and save history.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Keep sessions in this shared store.
+    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How many earlier runs of the session are sent as history (default 10;
+    /// `None` for all).
+    pub fn history_runs(mut self, runs: Option<usize>) -> Self {
+        self.settings.history_runs = runs;
+        self
+    }
+
+    /// Runs before every tool call; can let it run, answer it with an error
+    /// result, or stop the run.
+    pub fn pre_tool_hook(
+        mut self,
+        hook: impl Fn(&RunContext<D>, &ToolCall<'_>) -> HookAction + Send + Sync + 'static,
+    ) -> Self {
+        self.pre_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs after every tool call with its result and whether it is an error.
+    pub fn post_tool_hook(
+        mut self,
+        hook: impl Fn(&RunContext<D>, &ToolCall<'_>, &ToolResultContent, bool) + Send + Sync + 'static,
+    ) -> Self {
+        self.post_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Builds the agent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when two tools share a name or a tool's name is not
+    /// 1-64 characters of `a-z A-Z 0-9 _ -`.
+    pub fn build(self) -> Result<Agent<D>> {
+        let tool_defs: Arc<[_]> = self.tools.iter().map(|tool| tool.def()).collect();
+        if tool_defs.len() > 1 {
+            let mut seen = HashSet::with_capacity(tool_defs.len());
+            for def in tool_defs.iter() {
+                if !seen.insert(def.name.as_str()) {
+                    return Err(Error::Config(format!("two tools are named `{}`", def.name)));
+                }
+            }
+        }
+        for def in tool_defs.iter() {
+            if !valid_tool_name(&def.name) {
+                return Err(Error::Config(format!(
+                    "tool name `{}` must be 1-64 characters of a-z, A-Z, 0-9, `_` and `-`",
+                    def.name
+                )));
+            }
+        }
+        Ok(Agent {
+            inner: Arc::new(AgentInner {
+                id: self.id.map(Arc::from),
+                name: self.name,
+                description: self.description,
+                model: self.model,
+                instructions: self.instructions,
+                tools: self.tools,
+                tool_defs,
+                deps: self.deps,
+                settings: self.settings,
+                pre_hooks: self.pre_hooks,
+                post_hooks: self.post_hooks,
+                store: self.store,
+            }),
+        })
+    }
+}
+
+/// Whether a tool name is accepted by the providers (`^[a-zA-Z0-9_-]{1,64}$`).
+pub(crate) fn valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
