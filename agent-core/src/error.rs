@@ -15,7 +15,9 @@ pub enum Error {
     #[error("model error: {0}")]
     Model(#[from] ModelError),
     /// The run used all its turns without a final answer.
-    #[error("the run hit its limit of {limit} model turns without a final answer; raise `max_turns` or simplify the task")]
+    #[error(
+        "the run hit its limit of {limit} model turns without a final answer; raise `max_turns` or simplify the task"
+    )]
     MaxTurns {
         /// The limit.
         limit: u32,

@@ -441,7 +441,5 @@ pub fn paginate<T>(rows: Vec<T>, limit: Option<u32>, page: Option<u32>) -> Page<
 
 /// The current time in unix seconds.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
 }

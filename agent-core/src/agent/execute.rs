@@ -128,7 +128,10 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     fn plan(&self, call: &CallSpec, input_errors: &[ToolInputError]) -> Result<Plan> {
         if let Some(bad) = input_errors.iter().find(|bad| bad.tool_use_id == call.id) {
             return Ok(Plan::Answer(
-                format!("invalid arguments: the JSON could not be parsed ({}). Call the tool again with valid JSON.", bad.message),
+                format!(
+                    "invalid arguments: the JSON could not be parsed ({}). Call the tool again with valid JSON.",
+                    bad.message
+                ),
                 true,
             ));
         }

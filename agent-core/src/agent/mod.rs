@@ -89,10 +89,13 @@ pub(crate) struct AgentInner<D> {
     pub(crate) store: Option<Arc<dyn SessionStore>>,
 }
 
+/// Computes instructions from the run context.
+pub(crate) type DynamicInstructions<D> = dyn Fn(&RunContext<D>) -> String + Send + Sync;
+
 /// Part of an agent's system prompt.
 pub(crate) enum Instructions<D> {
     Static(String),
-    Dynamic(Arc<dyn Fn(&RunContext<D>) -> String + Send + Sync>),
+    Dynamic(Arc<DynamicInstructions<D>>),
 }
 
 /// The loop's limits and model settings.

@@ -94,11 +94,10 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         events: Option<EventSink>,
         structured: Option<&'a Structured>,
     ) -> Result<Self> {
-        let deps = options
-            .deps
-            .take()
-            .or_else(|| agent.deps.clone())
-            .ok_or_else(|| Error::Config("no dependencies: give them to the builder or in RunOptions::deps".into()))?;
+        let deps =
+            options.deps.take().or_else(|| agent.deps.clone()).ok_or_else(|| {
+                Error::Config("no dependencies: give them to the builder or in RunOptions::deps".into())
+            })?;
         let loaded = super::history::load(agent, &options).await?;
         let session_id: Option<Arc<str>> = options.session_id.map(Arc::from);
         let user_id = options.user_id.or_else(|| loaded.session.as_ref().and_then(|s| s.user_id.clone()));

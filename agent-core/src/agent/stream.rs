@@ -26,9 +26,7 @@ pub struct RunStream {
 }
 
 impl RunStream {
-    fn new(
-        start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<RunOutput>>,
-    ) -> Self {
+    fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<RunOutput>>) -> Self {
         let (sender, events) = unbounded_channel();
         Self { events, run: Some(start(sender)), result: None }
     }
@@ -96,8 +94,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
         let state = paused.paused.clone();
         RunStream::new(move |sink| {
             Box::pin(async move {
-                let state =
-                    state.ok_or_else(|| crate::Error::Continue("the run is not paused".into()))?;
+                let state = state.ok_or_else(|| crate::Error::Continue("the run is not paused".into()))?;
                 agent.continue_paused(&state, decisions, RunOptions::new(), Some(sink)).await
             })
         })

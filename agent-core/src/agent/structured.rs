@@ -9,10 +9,13 @@ use crate::error::{Error, Result};
 use crate::output::TypedRunOutput;
 use crate::tool::schema::schema_for;
 
+/// Checks an answer's text, returning the parser's message when it is wrong.
+pub(crate) type Validate = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
 /// The schema sent to the model and the check of its answer.
 pub(crate) struct Structured {
     pub(crate) schema: Value,
-    pub(crate) validate: Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>,
+    pub(crate) validate: Box<Validate>,
 }
 
 impl Structured {
