@@ -19,7 +19,7 @@ pub use toolkit::{IntoToolkit, Toolkit};
 
 /// A tool the model can call.
 ///
-/// Most tools are written with [`#[tool]`](crate::tool) on a plain function;
+/// Most tools are written with [`#[tool]`](macro@crate::tool) on a plain function;
 /// [`FnTool`] builds one from a closure. Implement the trait by hand for full
 /// control.
 ///
