@@ -10,6 +10,7 @@ mod context;
 mod error;
 mod event;
 mod hitl;
+pub mod knowledge;
 pub mod memory;
 mod message;
 mod model;

@@ -1,0 +1,1 @@
+//! Knowledge bases: documents agents search to answer from (retrieval-augmented generation).
