@@ -16,6 +16,9 @@ pub enum PendingKind {
     Confirmation,
     /// The caller runs the tool and supplies the result.
     ExternalExecution,
+    /// The tool itself paused (see [`ToolError::Pause`](crate::ToolError::Pause));
+    /// its payload says what it waits for.
+    Deferred,
 }
 
 /// A tool call a paused run is waiting on.
@@ -29,6 +32,9 @@ pub struct PendingToolCall {
     pub tool_args: Value,
     /// What the run is waiting for.
     pub kind: PendingKind,
+    /// For [`PendingKind::Deferred`]: what the tool needs to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
 }
 
 /// The user's decision on one pending tool call.

@@ -24,7 +24,7 @@ pub mod testing;
 pub use agent::{Agent, AgentBuilder, HookAction, RunInput, RunOptions, RunStream};
 pub use context::RunContext;
 pub use error::{Error, Result};
-pub use event::{RunEvent, RunEventKind, ToolExecution};
+pub use event::{EventScope, RunEvent, RunEventKind, ToolExecution};
 pub use hitl::{Decision, LoopCounters, PausedRun, PendingKind, PendingToolCall, ToolDecision};
 pub use message::{
     ContentBlock, MESSAGE_FORMAT_VERSION, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason,

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::execute::CallSpec;
+use super::execute::{Answer, CallSpec};
 use super::run::{EventSink, Run};
 use super::{Agent, RunOptions};
 use crate::error::{Error, Result};
 use crate::event::RunEventKind;
 use crate::hitl::{Decision, PausedRun, ToolDecision};
-use crate::message::{ContentBlock, Message, Role, ToolResultContent};
+use crate::message::{ContentBlock, ToolResultContent};
 use crate::output::RunOutput;
 use crate::session::RunStatus;
 
@@ -106,7 +106,8 @@ impl<D: Send + Sync + 'static> Agent<D> {
         run.request.messages.extend(paused.messages.iter().cloned());
         run.emit(RunEventKind::RunContinued {});
         let result = match run.resolve(paused, &mut decisions).await {
-            Ok(()) => run.drive().await,
+            Ok(None) => run.drive().await,
+            Ok(Some(paused_again)) => Ok(super::run::Outcome::Paused(paused_again)),
             Err(error) => Err(error),
         };
         run.finish(result).await
@@ -116,7 +117,11 @@ impl<D: Send + Sync + 'static> Agent<D> {
 impl<D: Send + Sync + 'static> Run<'_, D> {
     /// Turns the decisions into tool results (running approved calls) and
     /// appends them, with the results computed before the pause, in call order.
-    async fn resolve(&mut self, paused: &PausedRun, decisions: &mut HashMap<String, Decision>) -> Result<()> {
+    async fn resolve(
+        &mut self,
+        paused: &PausedRun,
+        decisions: &mut HashMap<String, Decision>,
+    ) -> Result<Option<Box<PausedRun>>> {
         let mut results: Vec<ContentBlock> = paused.resolved.clone();
         let mut approved = Vec::new();
         let mut to_run = Vec::new();
@@ -147,7 +152,13 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                 None => {}
             }
         }
-        results.extend(self.execute(&approved, &to_run).await?);
+        let mut pending = Vec::new();
+        for answer in self.execute(&approved, &to_run).await? {
+            match answer {
+                Answer::Result(block) => results.push(block),
+                Answer::Pending(call) => pending.push(call),
+            }
+        }
         // Results go back in the order the model made the calls.
         if let Some(calls) = self.request.messages.last() {
             let order: Vec<&str> = calls.tool_calls().map(|call| call.id).collect();
@@ -158,7 +169,6 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                 _ => usize::MAX,
             });
         }
-        self.request.messages.push(Message::new(Role::User, results));
-        Ok(())
+        Ok(self.answer_or_pause(results, pending))
     }
 }

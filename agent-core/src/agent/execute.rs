@@ -33,6 +33,14 @@ impl CallSpec {
     }
 }
 
+/// How an executed call was answered.
+pub(super) enum Answer {
+    /// A result block for the model.
+    Result(ContentBlock),
+    /// The tool paused; the call waits for the user.
+    Pending(PendingToolCall),
+}
+
 /// What to do with one call.
 enum Plan {
     /// Run tool number `usize`.
@@ -82,11 +90,11 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
         let mut pending = Vec::new();
         for (call, plan) in calls.iter().zip(plans) {
             match plan {
-                Plan::Execute(_) => {
-                    if let Some(block) = executed.next() {
-                        results.push(block);
-                    }
-                }
+                Plan::Execute(_) => match executed.next() {
+                    Some(Answer::Result(block)) => results.push(block),
+                    Some(Answer::Pending(call)) => pending.push(call),
+                    None => {}
+                },
                 Plan::Answer(message, counts) => {
                     self.metrics.tool_calls.entry(call.name.clone()).or_default().errors += 1;
                     if counts {
@@ -104,25 +112,35 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                     tool_name: call.name.clone(),
                     tool_args: call.input.clone(),
                     kind,
+                    payload: None,
                 }),
             }
         }
-        if !pending.is_empty() {
-            return Ok(Some(Box::new(PausedRun {
-                run_id: self.ctx.run_id().to_owned(),
-                session_id: self.ctx.session_id().map(str::to_owned),
-                user_id: self.user_id.clone(),
-                input: self.input_text.clone(),
-                history: Vec::new(),
-                messages: self.request.messages[self.history_len..].to_vec(),
-                resolved: results,
-                pending,
-                counters: self.counters.clone(),
-                created_at: 0,
-            })));
+        Ok(self.answer_or_pause(results, pending))
+    }
+
+    /// Sends the results back, or pauses when some calls are pending.
+    pub(super) fn answer_or_pause(
+        &mut self,
+        results: Vec<ContentBlock>,
+        pending: Vec<PendingToolCall>,
+    ) -> Option<Box<PausedRun>> {
+        if pending.is_empty() {
+            self.request.messages.push(Message::new(Role::User, results));
+            return None;
         }
-        self.request.messages.push(Message::new(Role::User, results));
-        Ok(None)
+        Some(Box::new(PausedRun {
+            run_id: self.ctx.run_id().to_owned(),
+            session_id: self.ctx.session_id().map(str::to_owned),
+            user_id: self.user_id.clone(),
+            input: self.input_text.clone(),
+            history: Vec::new(),
+            messages: self.request.messages[self.history_len..].to_vec(),
+            resolved: results,
+            pending,
+            counters: self.counters.clone(),
+            created_at: 0,
+        }))
     }
 
     fn plan(&self, call: &CallSpec, input_errors: &[ToolInputError]) -> Result<Plan> {
@@ -168,8 +186,8 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     }
 
     /// Runs the given calls (`(call index, tool index)`) concurrently, up to
-    /// the agent's limit, and returns their result blocks in call order.
-    pub(super) async fn execute(&mut self, calls: &[CallSpec], to_run: &[(usize, usize)]) -> Result<Vec<ContentBlock>> {
+    /// the agent's limit, and returns their answers in call order.
+    pub(super) async fn execute(&mut self, calls: &[CallSpec], to_run: &[(usize, usize)]) -> Result<Vec<Answer>> {
         if to_run.is_empty() {
             return Ok(Vec::new());
         }
@@ -214,6 +232,16 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
             metrics.calls += 1;
             metrics.duration += duration.as_secs_f64();
             let (content, is_error) = match outcome {
+                Err(ToolError::Pause(payload)) => {
+                    blocks.push(Answer::Pending(PendingToolCall {
+                        tool_call_id: call.id.clone(),
+                        tool_name: call.name.clone(),
+                        tool_args: call.input.clone(),
+                        kind: PendingKind::Deferred,
+                        payload: Some(payload),
+                    }));
+                    continue;
+                }
                 Ok(output) => {
                     if self.agent.tool_defs[tool_index].cache_results {
                         self.tool_cache.insert(cache_key(call), output.content.clone());
@@ -240,12 +268,19 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                 }
             };
             self.report_result(call, &content, is_error);
-            blocks.push(ContentBlock::tool_result(&call.id, content, is_error));
+            blocks.push(Answer::Result(ContentBlock::tool_result(&call.id, content, is_error)));
         }
         match fatal {
             Some(error) => {
                 // Keep the answered calls in history so it stays valid.
-                self.request.messages.push(Message::new(Role::User, blocks));
+                let answered = blocks
+                    .into_iter()
+                    .filter_map(|answer| match answer {
+                        Answer::Result(block) => Some(block),
+                        Answer::Pending(_) => None,
+                    })
+                    .collect();
+                self.request.messages.push(Message::new(Role::User, answered));
                 Err(error)
             }
             None => Ok(blocks),

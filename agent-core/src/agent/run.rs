@@ -364,9 +364,14 @@ fn system_prompt<D>(agent: &AgentInner<D>, ctx: &RunContext<D>) -> Option<String
 pub(super) fn event_of<D>(ctx: &RunContext<D>, kind: RunEventKind) -> RunEvent {
     RunEvent {
         kind,
+        scope: crate::event::EventScope::Agent,
         run_id: ctx.run_id_arc(),
         session_id: ctx.session_id_arc(),
         agent_id: ctx.agent_id_arc(),
+        team_id: None,
+        workflow_id: None,
+        step_name: None,
+        parent_run_id: None,
         created_at: unix_now(),
     }
 }

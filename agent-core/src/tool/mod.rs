@@ -188,6 +188,12 @@ pub enum ToolError {
     /// The run cannot go on: it stops with [`Error::ToolFailed`](crate::Error::ToolFailed).
     #[error("{0}")]
     Fatal(String),
+    /// The tool cannot finish without the user (a team member waiting for a
+    /// confirmation, for example): the run pauses with this call pending
+    /// ([`PendingKind::Deferred`](crate::PendingKind::Deferred)), carrying
+    /// the payload the tool needs to resume.
+    #[error("the tool paused the run")]
+    Pause(serde_json::Value),
 }
 
 impl ToolError {
