@@ -118,6 +118,31 @@ pub struct PausedRun {
     pub created_at: i64,
 }
 
+impl PausedRun {
+    /// The calls the user must decide on: the pending calls, with calls that a
+    /// tool deferred to a nested run (a team member) replaced by that run's
+    /// own pending calls.
+    pub fn actionable_calls(&self) -> Vec<PendingToolCall> {
+        let mut calls = Vec::new();
+        for pending in &self.pending {
+            match pending.nested() {
+                Some(nested) => calls.extend(nested.actionable_calls()),
+                None => calls.push(pending.clone()),
+            }
+        }
+        calls
+    }
+}
+
+impl PendingToolCall {
+    /// The paused run behind a deferred call, when its payload carries one
+    /// (as a team member's delegation does: `{"paused": PausedRun, ...}`).
+    pub fn nested(&self) -> Option<PausedRun> {
+        let payload = self.payload.as_ref()?.get("paused")?;
+        serde_json::from_value(payload.clone()).ok()
+    }
+}
+
 /// Counters the loop keeps against its limits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoopCounters {

@@ -16,6 +16,7 @@ mod message;
 mod model;
 mod output;
 mod session;
+mod team;
 pub mod tool;
 
 #[cfg(feature = "testing")]
@@ -39,6 +40,7 @@ pub use session::{
     InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary,
     SessionType, SortOrder, StoreError, paginate, unix_now,
 };
+pub use team::{Member, Team, TeamBuilder, TeamMode};
 pub use tool::{FnTool, IntoToolkit, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
 
 /// Re-exported so users need no direct dependency for the common derives.

@@ -41,9 +41,10 @@ impl RunOutput {
         self.status == RunStatus::Paused
     }
 
-    /// The tool calls the run waits on (empty unless paused).
-    pub fn pending_tool_calls(&self) -> &[PendingToolCall] {
-        self.paused.as_ref().map_or(&[], |paused| &paused.pending)
+    /// The tool calls the user must decide on (empty unless paused). For a
+    /// team, these are the calls its members wait on.
+    pub fn pending_tool_calls(&self) -> Vec<PendingToolCall> {
+        self.paused.as_ref().map_or_else(Vec::new, PausedRun::actionable_calls)
     }
 }
 

@@ -10,9 +10,10 @@ use super::hooks::{HookAction, PostToolHook, PreToolHook};
 use super::{Agent, AgentInner, Instructions, Settings};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
+use crate::event::EventScope;
 use crate::message::{ToolCall, ToolResultContent};
 use crate::model::{IntoModel, Model, ToolChoice};
-use crate::session::SessionStore;
+use crate::session::{SessionStore, SessionType};
 use crate::tool::{IntoToolkit, Tool};
 
 /// Configures an [`Agent`]. Every setter takes and returns the builder.
@@ -29,6 +30,8 @@ pub struct AgentBuilder<D = ()> {
     pre_hooks: Vec<PreToolHook<D>>,
     post_hooks: Vec<PostToolHook<D>>,
     store: Option<Arc<dyn SessionStore>>,
+    scope: EventScope,
+    session_type: SessionType,
 }
 
 impl Agent<()> {
@@ -66,7 +69,16 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
             pre_hooks: Vec::new(),
             post_hooks: Vec::new(),
             store: None,
+            scope: EventScope::Agent,
+            session_type: SessionType::Agent,
         }
+    }
+
+    /// Makes the agent a team's leader: its events and sessions are the team's.
+    pub(crate) fn as_team_leader(mut self) -> Self {
+        self.scope = EventScope::Team;
+        self.session_type = SessionType::Team;
+        self
     }
 
     /// A stable id (used for sessions, events and the server's routes).
@@ -276,6 +288,8 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
                 pre_hooks: self.pre_hooks,
                 post_hooks: self.post_hooks,
                 store: self.store,
+                scope: self.scope,
+                session_type: self.session_type,
             }),
         })
     }

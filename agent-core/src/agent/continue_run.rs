@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::execute::{Answer, CallSpec};
-use super::run::{EventSink, Run};
+use super::execute::{Answer, CallSpec, TurnEnd};
+use super::run::{EventSink, Outcome, Run};
 use super::{Agent, RunOptions};
 use crate::error::{Error, Result};
 use crate::event::RunEventKind;
@@ -106,8 +106,9 @@ impl<D: Send + Sync + 'static> Agent<D> {
         run.request.messages.extend(paused.messages.iter().cloned());
         run.emit(RunEventKind::RunContinued {});
         let result = match run.resolve(paused, &mut decisions).await {
-            Ok(None) => run.drive().await,
-            Ok(Some(paused_again)) => Ok(super::run::Outcome::Paused(paused_again)),
+            Ok(TurnEnd::Continue) => run.drive().await,
+            Ok(TurnEnd::Paused(paused_again)) => Ok(Outcome::Paused(paused_again)),
+            Ok(TurnEnd::Stop(answer)) => Ok(Outcome::Completed(answer)),
             Err(error) => Err(error),
         };
         run.finish(result).await
@@ -117,11 +118,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
 impl<D: Send + Sync + 'static> Run<'_, D> {
     /// Turns the decisions into tool results (running approved calls) and
     /// appends them, with the results computed before the pause, in call order.
-    async fn resolve(
-        &mut self,
-        paused: &PausedRun,
-        decisions: &mut HashMap<String, Decision>,
-    ) -> Result<Option<Box<PausedRun>>> {
+    async fn resolve(&mut self, paused: &PausedRun, decisions: &mut HashMap<String, Decision>) -> Result<TurnEnd> {
         let mut results: Vec<ContentBlock> = paused.resolved.clone();
         let mut approved = Vec::new();
         let mut to_run = Vec::new();
@@ -169,6 +166,6 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                 _ => usize::MAX,
             });
         }
-        Ok(self.answer_or_pause(results, pending))
+        Ok(self.conclude_turn(results, pending))
     }
 }

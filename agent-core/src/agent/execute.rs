@@ -33,6 +33,16 @@ impl CallSpec {
     }
 }
 
+/// How a turn of tool calls ended.
+pub(super) enum TurnEnd {
+    /// Results were sent back; call the model again.
+    Continue,
+    /// Some calls wait for the user.
+    Paused(Box<PausedRun>),
+    /// A `stop_after_call` tool answered: this is the run's answer.
+    Stop(String),
+}
+
 /// How an executed call was answered.
 pub(super) enum Answer {
     /// A result block for the model.
@@ -57,7 +67,7 @@ enum Plan {
 impl<D: Send + Sync + 'static> Run<'_, D> {
     /// Answers the tool calls of the last assistant message. Returns the paused
     /// state when some calls wait for the user.
-    pub(super) async fn run_tool_turn(&mut self, input_errors: &[ToolInputError]) -> Result<Option<Box<PausedRun>>> {
+    pub(super) async fn run_tool_turn(&mut self, input_errors: &[ToolInputError]) -> Result<TurnEnd> {
         let calls: Vec<CallSpec> = match self.request.messages.last() {
             Some(message) => message
                 .tool_calls()
@@ -116,20 +126,26 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                 }),
             }
         }
-        Ok(self.answer_or_pause(results, pending))
+        Ok(self.conclude_turn(results, pending))
     }
 
-    /// Sends the results back, or pauses when some calls are pending.
-    pub(super) fn answer_or_pause(
-        &mut self,
-        results: Vec<ContentBlock>,
-        pending: Vec<PendingToolCall>,
-    ) -> Option<Box<PausedRun>> {
+    /// Sends the results back, ends the run when a `stop_after_call` tool
+    /// answered, or pauses when some calls are pending.
+    pub(super) fn conclude_turn(&mut self, results: Vec<ContentBlock>, pending: Vec<PendingToolCall>) -> TurnEnd {
         if pending.is_empty() {
+            let answer = self.stop_answer(&results);
             self.request.messages.push(Message::new(Role::User, results));
-            return None;
+            return match answer {
+                Some(text) => {
+                    // Close the conversation with the answer, so the next run's
+                    // history alternates as the API expects.
+                    self.request.messages.push(Message::assistant(text.clone()));
+                    TurnEnd::Stop(text)
+                }
+                None => TurnEnd::Continue,
+            };
         }
-        Some(Box::new(PausedRun {
+        TurnEnd::Paused(Box::new(PausedRun {
             run_id: self.ctx.run_id().to_owned(),
             session_id: self.ctx.session_id().map(str::to_owned),
             user_id: self.user_id.clone(),
@@ -141,6 +157,19 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
             counters: self.counters.clone(),
             created_at: 0,
         }))
+    }
+
+    /// The text of a successful result from a `stop_after_call` tool, if any.
+    fn stop_answer(&self, results: &[ContentBlock]) -> Option<String> {
+        let calls = self.request.messages.last()?;
+        results.iter().find_map(|block| match block {
+            ContentBlock::ToolResult { tool_use_id, content, is_error: false } => {
+                let call = calls.tool_calls().find(|call| call.id == tool_use_id)?;
+                let def = self.agent.tool_defs.iter().find(|def| def.name == call.name)?;
+                def.stop_after_call.then(|| content.to_text())
+            }
+            _ => None,
+        })
     }
 
     fn plan(&self, call: &CallSpec, input_errors: &[ToolInputError]) -> Result<Plan> {

@@ -7,7 +7,7 @@ use super::{AgentInner, RunOptions};
 use crate::error::{Error, Result};
 use crate::hitl::PausedRun;
 use crate::message::{ContentBlock, Message, Role, ToolResultContent};
-use crate::session::{RunRecord, RunStatus, Session, SessionType, StoreError, unix_now};
+use crate::session::{RunRecord, RunStatus, Session, StoreError, unix_now};
 
 /// What a run starts from.
 pub(super) struct Loaded {
@@ -40,7 +40,7 @@ pub(super) async fn load<D>(agent: &AgentInner<D>, options: &RunOptions<D>) -> R
 
 /// The messages of the last `last` finished runs, oldest first. Paused and
 /// running runs are left out: their last tool calls have no results yet.
-pub(super) fn history_messages(runs: &[RunRecord], last: Option<usize>) -> Vec<Message> {
+pub(crate) fn history_messages(runs: &[RunRecord], last: Option<usize>) -> Vec<Message> {
     let finished: Vec<&RunRecord> =
         runs.iter().filter(|run| !matches!(run.status, RunStatus::Paused | RunStatus::Running)).collect();
     let skip = last.map_or(0, |last| finished.len().saturating_sub(last));
@@ -78,7 +78,7 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     ) -> Result<(), StoreError> {
         let (Some(store), Some(session_id)) = (&self.agent.store, self.ctx.session_id()) else { return Ok(()) };
         let now = unix_now();
-        let mut session = self.session.take().unwrap_or_else(|| Session::new(session_id, SessionType::Agent));
+        let mut session = self.session.take().unwrap_or_else(|| Session::new(session_id, self.agent.session_type));
         if session.component_id.is_none() {
             session.component_id = self.agent.id.as_deref().map(str::to_owned);
         }

@@ -3,9 +3,9 @@
 mod builder;
 mod continue_run;
 mod execute;
-mod history;
+pub(crate) mod history;
 mod hooks;
-mod run;
+pub(crate) mod run;
 mod stream;
 mod structured;
 
@@ -16,9 +16,10 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::RunContext;
+use crate::event::EventScope;
 use crate::message::{ContentBlock, Message, Role};
 use crate::model::{Model, ToolChoice};
-use crate::session::SessionStore;
+use crate::session::{SessionStore, SessionType};
 use crate::tool::{Tool, ToolDef};
 
 pub use builder::AgentBuilder;
@@ -87,6 +88,10 @@ pub(crate) struct AgentInner<D> {
     pub(crate) pre_hooks: Vec<PreToolHook<D>>,
     pub(crate) post_hooks: Vec<PostToolHook<D>>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// Team leaders report their events as the team's.
+    pub(crate) scope: EventScope,
+    /// Team leaders keep team sessions.
+    pub(crate) session_type: SessionType,
 }
 
 /// Computes instructions from the run context.
@@ -238,6 +243,7 @@ pub struct RunOptions<D = ()> {
     pub(crate) session_state: Option<Map<String, Value>>,
     pub(crate) history: Option<Vec<Message>>,
     pub(crate) parent_run_id: Option<String>,
+    pub(crate) run_id: Option<Arc<str>>,
 }
 
 impl<D> Default for RunOptions<D> {
@@ -250,6 +256,7 @@ impl<D> Default for RunOptions<D> {
             session_state: None,
             history: None,
             parent_run_id: None,
+            run_id: None,
         }
     }
 }

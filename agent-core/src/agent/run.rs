@@ -7,11 +7,12 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use super::execute::TurnEnd;
 use super::structured::Structured;
 use super::{Agent, AgentInner, Instructions, RunInput, RunOptions};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::event::{RunEvent, RunEventKind};
+use crate::event::{EventScope, RunEvent, RunEventKind};
 use crate::hitl::{LoopCounters, PausedRun};
 use crate::message::{ContentBlock, Message, Role, StopReason, ToolResultContent};
 use crate::model::{ModelError, ModelErrorKind, ModelEvent, ModelRequest, ModelResponse};
@@ -76,7 +77,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
         events: Option<EventSink>,
         structured: Option<&Structured>,
     ) -> Result<RunOutput> {
-        let run_id: Arc<str> = Arc::from(uuid::Uuid::now_v7().to_string());
+        let run_id: Arc<str> = options.run_id.clone().unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().to_string()));
         let mut run = Run::prepare(&self.inner, run_id, options, events, structured).await?;
         run.input_text = input.text();
         run.request.messages.push(input.into_message());
@@ -186,8 +187,10 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 self.request.messages.push(Message::new(Role::Assistant, content));
             }
             if last_tool.is_some() {
-                if let Some(paused) = self.run_tool_turn(&tool_input_errors).await? {
-                    return Ok(Outcome::Paused(paused));
+                match self.run_tool_turn(&tool_input_errors).await? {
+                    TurnEnd::Continue => {}
+                    TurnEnd::Paused(paused) => return Ok(Outcome::Paused(paused)),
+                    TurnEnd::Stop(answer) => return Ok(Outcome::Completed(answer)),
                 }
                 if self.counters.turns >= settings.max_turns {
                     return Err(Error::MaxTurns { limit: settings.max_turns });
@@ -240,7 +243,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 if self.metrics.time_to_first_token.is_none() {
                     self.metrics.time_to_first_token = Some(self.started.elapsed().as_secs_f64());
                 }
-                let _ = events.send(event_of(&self.ctx, kind));
+                let _ = events.send(event_of(self.agent, &self.ctx, kind));
             }
             Err(Error::Model(ModelError::new(
                 ModelErrorKind::Stream,
@@ -269,7 +272,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
 
     pub(super) fn emit(&self, kind: RunEventKind) {
         if let Some(events) = &self.events {
-            let _ = events.send(event_of(&self.ctx, kind));
+            let _ = events.send(event_of(self.agent, &self.ctx, kind));
         }
     }
 
@@ -361,14 +364,15 @@ fn system_prompt<D>(agent: &AgentInner<D>, ctx: &RunContext<D>) -> Option<String
     }
 }
 
-pub(super) fn event_of<D>(ctx: &RunContext<D>, kind: RunEventKind) -> RunEvent {
+pub(super) fn event_of<D>(agent: &AgentInner<D>, ctx: &RunContext<D>, kind: RunEventKind) -> RunEvent {
+    let team = agent.scope == EventScope::Team;
     RunEvent {
         kind,
-        scope: crate::event::EventScope::Agent,
+        scope: agent.scope,
         run_id: ctx.run_id_arc(),
         session_id: ctx.session_id_arc(),
-        agent_id: ctx.agent_id_arc(),
-        team_id: None,
+        agent_id: if team { None } else { ctx.agent_id_arc() },
+        team_id: if team { ctx.agent_id_arc() } else { None },
         workflow_id: None,
         step_name: None,
         parent_run_id: None,

@@ -26,7 +26,7 @@ pub struct RunStream {
 }
 
 impl RunStream {
-    fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<RunOutput>>) -> Self {
+    pub(crate) fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<RunOutput>>) -> Self {
         let (sender, events) = unbounded_channel();
         Self { events, run: Some(start(sender)), result: None }
     }

@@ -64,6 +64,10 @@ pub struct ToolDef {
     /// Identical calls within one run reuse the first result.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cache_results: bool,
+    /// The run ends after a successful call of this tool, with the tool's
+    /// result as the answer (the model is not called again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_after_call: bool,
     /// A provider-defined tool (such as Claude's `{"type": "memory_20250818",
     /// "name": "memory"}`): providers send this instead of name, description
     /// and schema. The loop still runs the tool client-side.
@@ -84,6 +88,7 @@ impl ToolDef {
             external_execution: false,
             timeout: None,
             cache_results: false,
+            stop_after_call: false,
             provider_spec: None,
         }
     }
@@ -113,6 +118,13 @@ impl ToolDef {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`ToolDef::stop_after_call`].
+    #[must_use]
+    pub fn stop_after_call(mut self, yes: bool) -> Self {
+        self.stop_after_call = yes;
         self
     }
 
