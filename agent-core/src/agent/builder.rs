@@ -75,7 +75,7 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
     }
 
     /// Makes the agent a team's leader: its events and sessions are the team's.
-    pub(crate) fn as_team_leader(mut self) -> Self {
+    pub(crate) fn team_leader(mut self) -> Self {
         self.scope = EventScope::Team;
         self.session_type = SessionType::Team;
         self

@@ -57,7 +57,7 @@ impl<D: Send + Sync + 'static> TeamRun<D> {
         };
         let mut builder = Agent::builder_without_deps(model)
             .id(team.id.clone())
-            .as_team_leader()
+            .team_leader()
             .instructions(self.prompt())
             .max_turns(team.max_turns);
         if let Some(name) = &team.name {
