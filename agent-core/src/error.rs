@@ -78,6 +78,17 @@ pub enum Error {
         /// The last parser message.
         message: String,
     },
+    /// A workflow step failed and its policy was to fail the workflow.
+    #[error("workflow step `{step}` failed: {message}")]
+    StepFailed {
+        /// The step's name.
+        step: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The input could not be used.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// The run was cancelled.
     #[error("the run was cancelled")]
     Cancelled,

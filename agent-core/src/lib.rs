@@ -18,6 +18,7 @@ mod output;
 mod session;
 mod team;
 pub mod tool;
+mod workflow;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -42,6 +43,7 @@ pub use session::{
 };
 pub use team::{Member, Team, TeamBuilder, TeamMode};
 pub use tool::{FnTool, IntoToolkit, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
+pub use workflow::{OnError, Step, StepError, StepInput, StepOutput, Workflow, WorkflowBuilder, WorkflowOutput};
 
 /// Re-exported so users need no direct dependency for the common derives.
 pub use schemars;
@@ -58,4 +60,18 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub use std::sync::{Arc, OnceLock};
+
+    pub use crate::{IntoToolkit, RunContext, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
+
+    /// The bound on every `#[tool]` parameter type; the macro asserts it at the
+    /// parameter's type so a missing derive is one error naming the type.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a tool parameter type",
+        label = "needs `serde::Deserialize` and `schemars::JsonSchema`",
+        note = "derive both on your type: `#[derive(serde::Deserialize, schemars::JsonSchema)]`"
+    )]
+    pub trait ArgType: serde::de::DeserializeOwned + schemars::JsonSchema {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: serde::de::DeserializeOwned + schemars::JsonSchema> ArgType for T {}
 }

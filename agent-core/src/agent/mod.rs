@@ -25,6 +25,7 @@ use crate::tool::{Tool, ToolDef};
 pub use builder::AgentBuilder;
 pub use hooks::{HookAction, PostToolHook, PreToolHook};
 pub use stream::RunStream;
+pub(crate) use structured::parse_answer;
 
 /// An agent: a model with instructions and tools, run by the tool-runner loop.
 ///

@@ -394,6 +394,8 @@ pub(crate) fn error_type(error: &Error) -> &'static str {
         Error::PauseTurnLimit { .. } => "PauseTurnLimit",
         Error::ContextWindowExceeded => "ContextWindowExceeded",
         Error::OutputValidation { .. } => "OutputValidation",
+        Error::StepFailed { .. } => "StepFailed",
+        Error::InvalidInput(_) => "InvalidInput",
         Error::Cancelled => "Cancelled",
         Error::Store(_) => "Store",
         Error::Continue(_) => "Continue",

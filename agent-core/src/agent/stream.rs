@@ -19,20 +19,20 @@ use crate::output::RunOutput;
 /// cancels it (nothing of a dropped run is saved). After the last event,
 /// [`RunStream::output`] holds the run's result.
 #[must_use = "a run stream does nothing unless polled"]
-pub struct RunStream {
+pub struct RunStream<T = RunOutput> {
     events: UnboundedReceiver<RunEvent>,
-    run: Option<BoxFuture<'static, Result<RunOutput>>>,
-    result: Option<Result<RunOutput>>,
+    run: Option<BoxFuture<'static, Result<T>>>,
+    result: Option<Result<T>>,
 }
 
-impl RunStream {
-    pub(crate) fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<RunOutput>>) -> Self {
+impl<T: Unpin> RunStream<T> {
+    pub(crate) fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<T>>) -> Self {
         let (sender, events) = unbounded_channel();
         Self { events, run: Some(start(sender)), result: None }
     }
 
     /// The run's result, once the stream has ended.
-    pub fn output(&mut self) -> Option<Result<RunOutput>> {
+    pub fn output(&mut self) -> Option<Result<T>> {
         self.result.take()
     }
 
@@ -42,14 +42,14 @@ impl RunStream {
     /// # Errors
     ///
     /// The run's error.
-    pub async fn finish(mut self) -> Result<RunOutput> {
+    pub async fn finish(mut self) -> Result<T> {
         use futures::StreamExt;
         while self.next().await.is_some() {}
         self.result.take().unwrap_or(Err(crate::Error::Cancelled))
     }
 }
 
-impl Stream for RunStream {
+impl<T: Unpin> Stream for RunStream<T> {
     type Item = RunEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RunEvent>> {
