@@ -371,3 +371,20 @@ async fn images_and_documents_are_sent_as_input() {
     assert_eq!(agent.run(input).await.unwrap().content, "a cat");
     model.assert_complete();
 }
+
+#[tokio::test]
+async fn history_is_bounded_by_a_token_budget() {
+    let store = Arc::new(InMemoryStore::new());
+    let model = FunctionModel::new(|request| {
+        let first = request.messages.first().map(Message::text).unwrap_or_default();
+        Ok(text_response(format!("{} messages, first: {first}", request.messages.len())))
+    });
+    let agent = Agent::builder(model).store_arc(store).history_token_budget(80).build().unwrap();
+    let mut last = String::new();
+    for turn in 0..6 {
+        let input = format!("turn {turn} {}", "padding ".repeat(10));
+        last = agent.run_with(input, RunOptions::new().session_id("s")).await.unwrap().content;
+    }
+    // Each exchange is about 60 estimated tokens: only the newest fits.
+    assert!(last.starts_with("3 messages, first: turn 4"), "{last}");
+}

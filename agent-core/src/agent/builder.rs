@@ -231,6 +231,13 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
         self
     }
 
+    /// Caps the history sent with each run at about this many tokens (estimated
+    /// from the messages' size), dropping the oldest exchanges first.
+    pub fn history_token_budget(mut self, tokens: usize) -> Self {
+        self.settings.history_token_budget = Some(tokens);
+        self
+    }
+
     /// Runs before every tool call; can let it run, answer it with an error
     /// result, or stop the run.
     pub fn pre_tool_hook(

@@ -22,8 +22,11 @@ pub(super) async fn load<D>(agent: &AgentInner<D>, options: &RunOptions<D>) -> R
     if let (Some(store), Some(session_id)) = (&agent.store, &options.session_id) {
         loaded.session = store.session(session_id).await?;
         if options.history.is_none() {
-            let runs = store.runs(session_id, None).await?;
+            let runs = store.runs(session_id, agent.settings.history_runs).await?;
             loaded.messages = history_messages(&runs, agent.settings.history_runs);
+            if let Some(budget) = agent.settings.history_token_budget {
+                trim_to_budget(&mut loaded.messages, budget);
+            }
         }
         if let Some(session) = &loaded.session {
             loaded.state = session.state.clone();
@@ -45,6 +48,34 @@ pub(crate) fn history_messages(runs: &[RunRecord], last: Option<usize>) -> Vec<M
         runs.iter().filter(|run| !matches!(run.status, RunStatus::Paused | RunStatus::Running)).collect();
     let skip = last.map_or(0, |last| finished.len().saturating_sub(last));
     finished[skip..].iter().flat_map(|run| run.messages.iter().cloned()).collect()
+}
+
+/// Drops the oldest messages until the estimated size fits `budget` tokens,
+/// cutting only where a user text message starts a new exchange (so no tool
+/// result loses its call).
+pub(crate) fn trim_to_budget(messages: &mut Vec<Message>, budget: usize) {
+    let sizes: Vec<usize> = messages.iter().map(estimate_tokens).collect();
+    let mut total: usize = sizes.iter().sum();
+    let mut cut = 0;
+    while total > budget && cut < messages.len() {
+        total -= sizes[cut];
+        cut += 1;
+        // Advance to the next message that can start a conversation.
+        while cut < messages.len() && !starts_exchange(&messages[cut]) {
+            total -= sizes[cut];
+            cut += 1;
+        }
+    }
+    messages.drain(..cut);
+}
+
+fn starts_exchange(message: &Message) -> bool {
+    message.role == Role::User && !message.content.iter().any(|b| matches!(b, ContentBlock::ToolResult { .. }))
+}
+
+/// A rough token count: about four bytes of JSON per token.
+pub(crate) fn estimate_tokens(message: &Message) -> usize {
+    serde_json::to_string(message).map_or(0, |json| json.len() / 4 + 1)
 }
 
 /// Gives every tool call of the run that has no result an error result, so a

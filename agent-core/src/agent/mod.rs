@@ -119,6 +119,7 @@ pub(crate) struct Settings {
     pub(crate) disable_parallel_tool_use: bool,
     pub(crate) model_options: Map<String, Value>,
     pub(crate) history_runs: Option<usize>,
+    pub(crate) history_token_budget: Option<usize>,
 }
 
 /// Default limit on model turns per run.
@@ -145,6 +146,7 @@ impl Default for Settings {
             disable_parallel_tool_use: false,
             model_options: Map::new(),
             history_runs: Some(10),
+            history_token_budget: None,
         }
     }
 }
