@@ -147,6 +147,22 @@ pub(crate) fn helpers(specs: &[&ToolSpec]) -> TokenStream {
             }
         });
     }
+    if specs.iter().any(|spec| needs_serialize(&spec.sig.output)) {
+        out.extend(quote! {
+            fn __serialize<T: #p::serde::Serialize + ?::core::marker::Sized>(
+                value: &T,
+            ) -> ::core::result::Result<#p::ToolOutput, #p::ToolError> {
+                #p::ToolOutput::from_serialize(value)
+            }
+        });
+    }
+    if specs.iter().any(|spec| needs_retry(&spec.sig.output)) {
+        out.extend(quote! {
+            fn __retry<E: ::core::fmt::Display>(error: E) -> #p::ToolError {
+                #p::ToolError::Retry(::std::string::ToString::to_string(&error))
+            }
+        });
+    }
     if specs.iter().any(|spec| spec.options.strict) {
         out.extend(quote! {
             /// Claude strict tool use wants `additionalProperties: false` on every object.
@@ -165,6 +181,19 @@ pub(crate) fn helpers(specs: &[&ToolSpec]) -> TokenStream {
         });
     }
     out
+}
+
+/// Whether the output (or its `Ok` value) is serialized rather than a `ToolOutput`.
+fn needs_serialize(output: &Output) -> bool {
+    match output {
+        Output::Unit => true,
+        Output::Value(ty) | Output::Result { ok: ty, .. } => !is_named(ty, "ToolOutput"),
+    }
+}
+
+/// Whether the output is a `Result` whose error is not a `ToolError`.
+fn needs_retry(output: &Output) -> bool {
+    matches!(output, Output::Result { err, .. } if !err.as_ref().is_some_and(|err| is_named(err, "ToolError")))
 }
 
 /// The argument consts and the `Tool` impl of one tool (number `index` of the expansion).
@@ -274,12 +303,11 @@ fn def_settings(spec: &ToolSpec) -> TokenStream {
 
 /// Turns `__output` (what the function returned) into the call's result.
 fn convert_output(output: &Output) -> TokenStream {
-    let p = private();
     match output {
-        Output::Unit => quote!(#p::ToolOutput::from_serialize(&__output)),
-        Output::Value(ty) => convert_value(ty, quote!(__output)),
+        Output::Unit => quote!(__serialize(&__output)),
+        Output::Value(ty) => convert_value(ty, "__output"),
         Output::Result { ok, err, span } => {
-            let ok = convert_value(ok, quote!(__value));
+            let ok = convert_value(ok, "__value");
             let err = match err {
                 Some(err) if is_named(err, "ToolError") => quote!(__error),
                 Some(err) => retry(err.span()),
@@ -295,19 +323,20 @@ fn convert_output(output: &Output) -> TokenStream {
     }
 }
 
-fn convert_value(ty: &Type, value: TokenStream) -> TokenStream {
+fn convert_value(ty: &Type, value: &str) -> TokenStream {
+    // Spelled out inside `quote_spanned!` so a missing `Serialize` is reported at the type.
+    let value = Ident::new(value, ty.span());
     if is_named(ty, "ToolOutput") {
         quote!(::core::result::Result::Ok(#value))
     } else {
-        let p = private();
-        quote_spanned!(ty.span()=> #p::ToolOutput::from_serialize(&#value))
+        quote_spanned!(ty.span()=> __serialize(&#value))
     }
 }
 
 /// Any other error type goes back to the model as its `Display` text.
 fn retry(span: Span) -> TokenStream {
-    let p = private();
-    quote_spanned!(span=> #p::ToolError::retry(::std::string::ToString::to_string(&__error)))
+    let error = Ident::new("__error", span);
+    quote_spanned!(span=> __retry(#error))
 }
 
 /// A `Tool` impl that compiles whatever went wrong, so code naming the tool

@@ -1,6 +1,6 @@
 //! `#[tool]` on a function: parse → validate → expand, with a fallback on errors.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Item, ItemFn};
@@ -65,14 +65,23 @@ fn not_a_function(item: &TokenStream, errors: &mut Errors) {
             &item_impl.self_ty,
             format!("{message}; for the methods of an impl block, use `#[toolkit]` on the block"),
         ),
-        Ok(Item::Struct(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Enum(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Const(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Static(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Mod(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Trait(item)) => errors.spanned(&item.ident, message),
-        Ok(Item::Type(item)) => errors.spanned(&item.ident, message),
-        Ok(other) => errors.at(other.span(), message),
-        Err(_) => errors.at(proc_macro2::Span::call_site(), message),
+        parsed => errors.at(item_name_span(parsed.ok().as_ref()), message),
+    }
+}
+
+/// The name of an item, or its first tokens, for errors about the whole item.
+pub(crate) fn item_name_span(item: Option<&Item>) -> Span {
+    match item {
+        Some(Item::Struct(item)) => item.ident.span(),
+        Some(Item::Enum(item)) => item.ident.span(),
+        Some(Item::Fn(item)) => item.sig.ident.span(),
+        Some(Item::Const(item)) => item.ident.span(),
+        Some(Item::Static(item)) => item.ident.span(),
+        Some(Item::Mod(item)) => item.ident.span(),
+        Some(Item::Trait(item)) => item.ident.span(),
+        Some(Item::Type(item)) => item.ident.span(),
+        Some(Item::Impl(item)) => item.self_ty.span(),
+        Some(other) => other.span(),
+        None => Span::call_site(),
     }
 }

@@ -8,6 +8,7 @@ use crate::diagnostics::Errors;
 use crate::expand::{self, Callee, private};
 use crate::options::{ToolOptions, ToolkitOptions};
 use crate::parse::{Receiver, ToolSig};
+use crate::tool::item_name_span;
 use crate::validate::{ToolSpec, snake_case};
 
 /// Expands `#[toolkit(attr)] item`.
@@ -17,7 +18,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut item_impl: ItemImpl = match syn::parse2(item.clone()) {
         Ok(item_impl) => item_impl,
         Err(_) => {
-            errors.at(proc_macro2::Span::call_site(), "`#[toolkit]` applies to an `impl` block");
+            let parsed = syn::parse2::<syn::Item>(item.clone()).ok();
+            errors.at(item_name_span(parsed.as_ref()), "`#[toolkit]` applies to an `impl` block");
             let compile_errors = errors.to_compile_errors();
             return quote!(#item #compile_errors);
         }

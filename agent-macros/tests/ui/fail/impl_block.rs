@@ -1,0 +1,8 @@
+use agent_core::tool;
+
+struct Weather;
+
+#[tool]
+impl Weather {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use agent_core::tool;
+
+/// A struct.
+#[tool]
+struct Weather;
+
+fn main() {}

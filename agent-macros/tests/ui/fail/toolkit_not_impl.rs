@@ -1,0 +1,6 @@
+use agent_core::toolkit;
+
+#[toolkit]
+fn get_weather() {}
+
+fn main() {}

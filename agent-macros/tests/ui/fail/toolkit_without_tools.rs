@@ -1,0 +1,10 @@
+use agent_core::toolkit;
+
+struct Weather;
+
+#[toolkit]
+impl Weather {
+    fn helper(&self) {}
+}
+
+fn main() {}
