@@ -1,1 +1,0 @@
-//! Knowledge bases: documents agents search to answer from (retrieval-augmented generation).
