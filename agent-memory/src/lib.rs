@@ -1,1 +1,52 @@
-//! agent-memory (being written).
+//! SQLite and Postgres stores for sessions, runs and user memories.
+//!
+//! `agent-memory` is the only crate of the framework that knows SQL. Its two
+//! stores implement [`agent_core::SessionStore`] and
+//! [`agent_core::memory::MemoryStore`] with the same behaviour as the
+//! in-memory stores of `agent-core` (one conformance suite checks all of
+//! them):
+//!
+//! - [`SqliteStore`]: an embedded database file, the zero-setup default (WAL
+//!   mode, a busy timeout, foreign keys, a connection pool).
+//! - [`PostgresStore`]: for deployments where many server processes share one
+//!   database, through a connection pool.
+//!
+//! Both keep a versioned schema ([`SCHEMA_VERSION`]) in the
+//! `agent_schema_version` table and migrate it when opened (or on request
+//! with `migrate()`); a store opened on a schema newer than this build knows
+//! refuses with [`StoreError::SchemaTooNew`](agent_core::StoreError::SchemaTooNew).
+//!
+//! # Corrupt rows
+//!
+//! A row that cannot be decoded (bad JSON, an unknown status, a message
+//! format newer than this build) is never a panic. Direct reads (`session`,
+//! `run`, `memory`) return [`StoreError::Corrupt`](agent_core::StoreError::Corrupt)
+//! naming the row; list calls (`list_sessions`, `runs`, `list_memories`)
+//! skip it and log a `tracing` warning naming it, so one bad row does not hide
+//! the others (the page's `total` still counts it).
+//!
+//! # Example
+//!
+//! ```
+//! use agent_core::{RunRecord, Session, SessionStore, SessionType};
+//! use agent_memory::SqliteStore;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = SqliteStore::open_in_memory().await?;
+//! let session = Session::new("session-1", SessionType::Agent);
+//! let run = RunRecord { run_id: "run-1".into(), session_id: "session-1".into(), ..RunRecord::default() };
+//! store.save_run(&session, &run).await?;
+//! assert_eq!(store.runs("session-1", None).await?.len(), 1);
+//! # Ok::<_, agent_core::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+mod codec;
+mod postgres;
+mod sqlite;
+
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// The newest schema version this build knows (the same number for both backends).
+pub const SCHEMA_VERSION: i64 = 1;

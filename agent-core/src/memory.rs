@@ -1,1 +1,0 @@
-//! User memories: facts about a user that agents remember across sessions.

@@ -1,0 +1,246 @@
+//! Rows to core types and back: the JSON columns, the message format version,
+//! and the `Corrupt` errors that name a row that cannot be decoded.
+
+use agent_core::memory::UserMemory;
+use agent_core::{MESSAGE_FORMAT_VERSION, Message, Page, RunRecord, RunStatus, Session, SessionType, StoreError};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+/// Maps a database error to the store's error.
+pub(crate) fn backend(err: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+/// Reads one column, describing a failure for a `Corrupt` error.
+fn column<'r, R, T>(row: &'r R, name: &'static str) -> Result<T, String>
+where
+    R: Row,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    row.try_get(name).map_err(|err| format!("column `{name}`: {err}"))
+}
+
+/// Parses a JSON column.
+fn json<T: DeserializeOwned>(text: &str, name: &'static str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|err| format!("column `{name}`: {err}"))
+}
+
+/// Serializes a value for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("{what} cannot be serialized: {err}")))
+}
+
+/// The JSON columns of a session, serialized.
+pub(crate) struct SessionJson {
+    pub(crate) state: String,
+    pub(crate) summary: Option<String>,
+    pub(crate) metrics: String,
+}
+
+impl SessionJson {
+    pub(crate) fn of(session: &Session) -> Result<Self, StoreError> {
+        Ok(Self {
+            state: to_json(&session.state, "session state")?,
+            summary: session.summary.as_ref().map(|summary| to_json(summary, "session summary")).transpose()?,
+            metrics: to_json(&session.metrics, "session metrics")?,
+        })
+    }
+}
+
+/// The JSON columns of a run, serialized.
+pub(crate) struct RunJson {
+    pub(crate) messages: String,
+    pub(crate) events: String,
+    pub(crate) metrics: String,
+    pub(crate) paused: Option<String>,
+}
+
+impl RunJson {
+    pub(crate) fn of(run: &RunRecord) -> Result<Self, StoreError> {
+        #[derive(serde::Serialize)]
+        struct Versioned<'a> {
+            version: u32,
+            messages: &'a [Message],
+        }
+        Ok(Self {
+            messages: to_json(&Versioned { version: MESSAGE_FORMAT_VERSION, messages: &run.messages }, "run messages")?,
+            events: to_json(&run.events, "run events")?,
+            metrics: to_json(&run.metrics, "run metrics")?,
+            paused: run.paused.as_ref().map(|paused| to_json(paused, "paused run")).transpose()?,
+        })
+    }
+}
+
+/// Decodes a session row; the columns are those of `SESSION_COLUMNS` in
+/// each backend, JSON columns as text.
+pub(crate) fn session<R>(row: &R) -> Result<Session, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let id: String = column(row, "session_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
+    let decode = || -> Result<Session, String> {
+        let session_type: String = column(row, "session_type")?;
+        let state: String = column(row, "session_state")?;
+        let summary: Option<String> = column(row, "summary")?;
+        let metrics: String = column(row, "metrics")?;
+        Ok(Session {
+            session_id: id.clone(),
+            session_type: SessionType::parse(&session_type)
+                .ok_or_else(|| format!("unknown session type `{session_type}`"))?,
+            component_id: column(row, "component_id")?,
+            user_id: column(row, "user_id")?,
+            session_name: column(row, "session_name")?,
+            state: json(&state, "session_state")?,
+            summary: summary.as_deref().map(|text| json(text, "summary")).transpose()?,
+            metrics: json(&metrics, "metrics")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        })
+    };
+    decode().map_err(|message| StoreError::Corrupt { what: "session", id, message })
+}
+
+/// Decodes a run row; the columns are those of `RUN_COLUMNS` in each backend.
+pub(crate) fn run<R>(row: &R) -> Result<RunRecord, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let session_id: String = column(row, "session_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
+    let run_id: String = column(row, "run_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
+    let decode = || -> Result<RunRecord, String> {
+        let status: String = column(row, "status")?;
+        let messages: String = column(row, "messages")?;
+        let events: String = column(row, "events")?;
+        let metrics: String = column(row, "metrics")?;
+        let paused: Option<String> = column(row, "paused")?;
+        Ok(RunRecord {
+            run_id: run_id.clone(),
+            session_id: session_id.clone(),
+            parent_run_id: column(row, "parent_run_id")?,
+            component_id: column(row, "component_id")?,
+            user_id: column(row, "user_id")?,
+            status: RunStatus::parse(&status).ok_or_else(|| format!("unknown run status `{status}`"))?,
+            input: column(row, "input")?,
+            output: column(row, "output")?,
+            messages: messages_of(&messages)?,
+            events: json(&events, "events")?,
+            metrics: json(&metrics, "metrics")?,
+            paused: paused.as_deref().map(|text| json(text, "paused")).transpose()?,
+            error: column(row, "error")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        })
+    };
+    decode().map_err(|message| StoreError::Corrupt { what: "run", id: format!("{session_id}/{run_id}"), message })
+}
+
+/// Parses the `messages` column: a [`VersionedMessages`] document whose
+/// version this build can read.
+fn messages_of(text: &str) -> Result<Vec<Message>, String> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        version: u32,
+        #[serde(borrow)]
+        messages: &'a RawValue,
+    }
+    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|err| format!("column `messages`: {err}"))?;
+    if envelope.version > MESSAGE_FORMAT_VERSION {
+        return Err(format!(
+            "messages are in format version {}, newer than the {MESSAGE_FORMAT_VERSION} this build reads",
+            envelope.version
+        ));
+    }
+    json(envelope.messages.get(), "messages")
+}
+
+/// Decodes a memory row; the columns are those of `MEMORY_COLUMNS` in each backend.
+pub(crate) fn memory<R>(row: &R) -> Result<UserMemory, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let id: String = column(row, "memory_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
+    let decode = || -> Result<UserMemory, String> {
+        let topics: String = column(row, "topics")?;
+        Ok(UserMemory {
+            memory_id: id.clone(),
+            memory: column(row, "memory")?,
+            topics: json(&topics, "topics")?,
+            user_id: column(row, "user_id")?,
+            agent_id: column(row, "agent_id")?,
+            team_id: column(row, "team_id")?,
+            input: column(row, "input")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        })
+    };
+    decode().map_err(|message| StoreError::Corrupt { what: "memory", id, message })
+}
+
+/// Decodes the rows of a list, skipping (and logging) the ones that are corrupt.
+pub(crate) fn decode_list<R, T>(rows: &[R], decode: impl Fn(&R) -> Result<T, StoreError>) -> Vec<T> {
+    rows.iter()
+        .filter_map(|row| match decode(row) {
+            Ok(item) => Some(item),
+            Err(err) => {
+                tracing::warn!(error = %err, "skipping a corrupt row in a list");
+                None
+            }
+        })
+        .collect()
+}
+
+/// A page of decoded rows.
+pub(crate) fn page<T>(items: Vec<T>, total: i64, limit: Option<u32>, page: Option<u32>) -> Page<T> {
+    Page { items, total: u64::try_from(total).unwrap_or(0), page: page.unwrap_or(1).max(1), limit }
+}
+
+/// The `LIMIT` and `OFFSET` of a page; `None` when unpaged.
+pub(crate) fn limit_offset(limit: Option<u32>, page: Option<u32>) -> Option<(i64, i64)> {
+    let limit = i64::from(limit?);
+    let page = i64::from(page.unwrap_or(1).max(1));
+    Some((limit, (page - 1) * limit))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern matching `needle` anywhere.
+pub(crate) fn like_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Checks a Postgres schema name before it is put into SQL text.
+pub(crate) fn check_identifier(name: &str) -> Result<&str, StoreError> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if valid {
+        Ok(name)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "schema name `{name}` must be 1 to 63 ASCII letters, digits or underscores, not starting with a digit"
+        )))
+    }
+}

@@ -1,0 +1,104 @@
+//! The store conformance suite: every check that all `SessionStore` and
+//! `MemoryStore` backends must pass, run by `tests/{in_memory,sqlite,postgres}.rs`.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+pub mod memories;
+pub mod sessions;
+pub mod sql;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use agent_core::SessionStore;
+use agent_core::StoreError;
+use agent_core::memory::MemoryStore;
+
+/// A boxed future, for the backend hooks below.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Runs one SQL statement on the backend's database (to corrupt a row, say).
+pub type RawSql = Arc<dyn Fn(String) -> BoxFuture<()> + Send + Sync>;
+
+/// Opens another store instance on the same database.
+pub type Reopen = Arc<dyn Fn() -> BoxFuture<Result<Stores, StoreError>> + Send + Sync>;
+
+/// The stores of one backend, fresh for one test, with hooks for SQL-only checks.
+pub struct Stores {
+    pub sessions: Arc<dyn SessionStore>,
+    pub memories: Arc<dyn MemoryStore>,
+    /// Present for SQL backends.
+    pub raw: Option<RawSql>,
+    /// Present for SQL backends.
+    pub reopen: Option<Reopen>,
+    /// Keeps the backend's resources (a temporary directory) alive.
+    pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Stores {
+    pub fn raw(&self) -> &RawSql {
+        self.raw.as_ref().expect("a SQL backend")
+    }
+
+    pub async fn reopen(&self) -> Result<Stores, StoreError> {
+        (self.reopen.as_ref().expect("a SQL backend"))().await
+    }
+}
+
+/// One `#[tokio::test]` per conformance check, each on fresh stores from
+/// `$make` (an async fn returning `Option<Stores>`; `None` skips the test).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:path; $($module:ident :: $check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                let Some(stores) = $make().await else { return };
+                conformance::$module::$check(&stores).await;
+            }
+        )*
+    };
+}
+
+/// The checks every backend runs.
+#[macro_export]
+macro_rules! all_backend_tests {
+    ($make:path) => {
+        $crate::conformance_tests!($make;
+            sessions::session_roundtrip,
+            sessions::upsert_session_keeps_runs,
+            sessions::delete_session_removes_runs,
+            sessions::list_sessions_filters,
+            sessions::list_sessions_sorts_and_pages,
+            sessions::save_run_roundtrip,
+            sessions::save_run_updates_session,
+            sessions::runs_keep_first_save_order,
+            sessions::paused_run_roundtrip,
+            sessions::concurrent_runs_keep_every_message,
+            memories::memory_roundtrip,
+            memories::list_memories_filters,
+            memories::list_memories_sorts_and_pages,
+            memories::memory_topics,
+            memories::user_memory_stats,
+            memories::delete_memories,
+            memories::replace_user_memories,
+            memories::clear_memories,
+        );
+    };
+}
+
+/// The checks SQL backends run on top of [`all_backend_tests`].
+#[macro_export]
+macro_rules! sql_backend_tests {
+    ($make:path) => {
+        $crate::conformance_tests!($make;
+            sql::corrupt_session_rows,
+            sql::corrupt_run_rows,
+            sql::corrupt_memory_rows,
+            sql::newer_schema_is_refused,
+            sql::two_instances_keep_every_run,
+            sql::paused_run_survives_reopen,
+        );
+    };
+}

@@ -1,0 +1,21 @@
+//! The store conformance suite against the in-memory stores of `agent-core`.
+
+mod conformance;
+
+use std::sync::Arc;
+
+use agent_core::InMemoryStore;
+use agent_core::memory::InMemoryMemoryStore;
+use conformance::Stores;
+
+async fn stores() -> Option<Stores> {
+    Some(Stores {
+        sessions: Arc::new(InMemoryStore::new()),
+        memories: Arc::new(InMemoryMemoryStore::new()),
+        raw: None,
+        reopen: None,
+        guard: None,
+    })
+}
+
+all_backend_tests!(stores);
