@@ -1,0 +1,2 @@
+//! Benchmark of the SSE decoder and stream accumulator (placeholder, filled below).
+fn main() {}

@@ -1,0 +1,181 @@
+//! The crate's one error type, and its conversion into `agent_core::ModelError`.
+
+use std::time::Duration;
+
+use agent_core::{ModelError, ModelErrorKind};
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to Claude.
+///
+/// Provider errors keep the HTTP status, the API's error type and message, the
+/// `request-id` and any `retry-after` the server sent, so callers can react
+/// without parsing messages.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Neither an API key nor an auth token was configured or found in the environment.
+    #[error(
+        "no Claude credentials found: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), \
+         or call `api_key` / `auth_token` on the builder"
+    )]
+    MissingCredentials,
+    /// A builder setting is invalid (a malformed base URL or header value, for example).
+    #[error("invalid Claude client configuration: {0}")]
+    Config(String),
+    /// The request breaks a rule of the API and was not sent.
+    #[error("request rejected before sending: {0}")]
+    InvalidRequest(String),
+    /// The API answered with an HTTP error.
+    #[error("Claude API error {status}{}: {message}", error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The API error type, such as `overloaded_error`.
+        error_type: Option<String>,
+        /// The API's message.
+        message: String,
+        /// The `request-id` response header (or body field).
+        request_id: Option<String>,
+        /// How long the server asked us to wait (`retry-after-ms` / `retry-after`).
+        retry_after: Option<Duration>,
+        /// The server's `x-should-retry` verdict, when it sent one.
+        should_retry: Option<bool>,
+    },
+    /// Connecting, sending or reading failed at the transport level.
+    #[error("could not reach the Claude API: {message}")]
+    Connection {
+        /// What failed.
+        message: String,
+        /// The failure was a timeout.
+        timeout: bool,
+    },
+    /// A response body could not be decoded.
+    #[error("could not decode the Claude API response: {message}")]
+    Decode {
+        /// The decoder's message.
+        message: String,
+        /// The `request-id` of the response.
+        request_id: Option<String>,
+    },
+    /// The stream carried an `error` event or broke off before `message_stop`.
+    #[error("the Claude response stream failed: {message}")]
+    Stream {
+        /// The API error type of an `error` event, such as `overloaded_error`.
+        error_type: Option<String>,
+        /// What happened.
+        message: String,
+        /// The `request-id` of the response.
+        request_id: Option<String>,
+    },
+}
+
+impl Error {
+    /// The HTTP status, when the API answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API error type (`rate_limit_error`, `overloaded_error`, ...), when known.
+    pub fn error_type(&self) -> Option<&str> {
+        match self {
+            Self::Api { error_type, .. } | Self::Stream { error_type, .. } => error_type.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The `request-id` of the failed response, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api { request_id, .. } | Self::Decode { request_id, .. } | Self::Stream { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// How long the server asked to wait before retrying.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again may succeed.
+    ///
+    /// Connection failures, 408, 409, 429, 5xx and 529 are retryable, as is a
+    /// stream that broke off or reported an overload; 400, 401, 403, 404 and
+    /// 413 never are. An `x-should-retry` header overrides the status for the
+    /// other codes.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { status, should_retry, .. } => {
+                if matches!(status, 400 | 401 | 403 | 404 | 413) {
+                    return false;
+                }
+                should_retry.unwrap_or(matches!(status, 408 | 409 | 429) || *status >= 500)
+            }
+            Self::Connection { .. } => true,
+            Self::Stream { error_type, .. } => match error_type.as_deref() {
+                None => true,
+                Some(kind) => matches!(kind, "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"),
+            },
+            Self::MissingCredentials | Self::Config(_) | Self::InvalidRequest(_) | Self::Decode { .. } => false,
+        }
+    }
+
+    /// The `agent_core` kind of this error.
+    pub fn kind(&self) -> ModelErrorKind {
+        match self {
+            Self::MissingCredentials => ModelErrorKind::Authentication,
+            Self::Config(_) => ModelErrorKind::Other,
+            Self::InvalidRequest(_) => ModelErrorKind::InvalidRequest,
+            Self::Api { status, error_type, .. } => match (status, error_type.as_deref()) {
+                (401 | 403, _) | (_, Some("authentication_error" | "permission_error")) => {
+                    ModelErrorKind::Authentication
+                }
+                (429, _) | (_, Some("rate_limit_error")) => ModelErrorKind::RateLimited,
+                (529, _) | (_, Some("overloaded_error")) => ModelErrorKind::Overloaded,
+                (408, _) | (_, Some("timeout_error")) => ModelErrorKind::Timeout,
+                (400 | 413, _) => ModelErrorKind::InvalidRequest,
+                _ => ModelErrorKind::Api,
+            },
+            Self::Connection { timeout: true, .. } => ModelErrorKind::Timeout,
+            Self::Connection { .. } => ModelErrorKind::Connection,
+            Self::Decode { .. } => ModelErrorKind::Decode,
+            Self::Stream { error_type: Some(kind), .. } if kind == "overloaded_error" => ModelErrorKind::Overloaded,
+            Self::Stream { .. } => ModelErrorKind::Stream,
+        }
+    }
+
+    pub(crate) fn connection(err: &reqwest::Error) -> Self {
+        // reqwest's Display hides the cause chain; keep it, the cause is what users need.
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self::Connection { message, timeout: err.is_timeout() }
+    }
+}
+
+impl From<Error> for ModelError {
+    fn from(err: Error) -> Self {
+        ModelError {
+            kind: err.kind(),
+            message: err.to_string(),
+            status: err.status(),
+            error_type: err.error_type().map(str::to_owned),
+            request_id: err.request_id().map(str::to_owned),
+            retry_after: err.retry_after(),
+            retryable: err.is_retryable(),
+        }
+    }
+}

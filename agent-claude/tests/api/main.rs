@@ -1,0 +1,20 @@
+//! Wire tests: the real client against a loopback fake Messages API, asserting what was parsed and what was sent.
+
+#![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
+
+mod config;
+mod endpoints;
+mod fallbacks;
+mod memory;
+mod messages;
+mod retries;
+mod rules;
+mod streaming;
+mod support;
+
+use agent_core::{Message, ModelRequest};
+
+/// A request holding one user message.
+pub fn ask(text: &str) -> ModelRequest {
+    ModelRequest { messages: vec![Message::user(text)], ..Default::default() }
+}
