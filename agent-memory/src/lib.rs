@@ -48,5 +48,8 @@ mod sqlite;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
+/// Re-exported so callers of `pool()` need no direct dependency on a matching `sqlx`.
+pub use sqlx;
+
 /// The newest schema version this build knows (the same number for both backends).
 pub const SCHEMA_VERSION: i64 = 1;
