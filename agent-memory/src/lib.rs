@@ -42,9 +42,11 @@
 //! ```
 
 mod codec;
+pub mod knowledge;
 mod postgres;
 mod sqlite;
 
+pub use knowledge::{HttpEmbedder, KnowledgeBase, PostgresKnowledge, SqliteKnowledge};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 

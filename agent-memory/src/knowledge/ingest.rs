@@ -1,0 +1,145 @@
+//! The ingestion pipeline: fetch → read → chunk → embed → commit, ending
+//! every failure as the content item's `failed` status.
+
+use std::sync::Arc;
+
+use agent_core::knowledge::KnowledgeError;
+use agent_core::unix_now;
+
+use super::base::Inner;
+use super::chunker::Chunking;
+use super::content::{Content, ContentStatus};
+use super::reader::ReaderKind;
+use super::store::StoredChunk;
+
+/// What ingestion reads: bytes in hand, or a URL to fetch.
+pub(crate) enum Raw {
+    Bytes(Vec<u8>),
+    Url(String),
+}
+
+/// Runs the pipeline for one item and records its outcome; never fails.
+pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, text_default: bool) {
+    let id = content.id.clone();
+    let outcome = index(&inner, content.clone(), raw, text_default).await;
+    let result = match outcome {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            tracing::warn!(content_id = %id, error = %err, "knowledge ingestion failed");
+            let failed = Content {
+                status: ContentStatus::Failed,
+                status_message: err.to_string(),
+                updated_at: unix_now(),
+                ..content
+            };
+            // No chunk of a failed item is searchable: commit none.
+            inner.store.commit_chunks(&failed, &[]).await.map(|_| ())
+        }
+    };
+    if let Err(err) = result {
+        tracing::error!(content_id = %id, error = %err, "could not record the knowledge ingestion outcome");
+    }
+    inner.finish(&id);
+}
+
+async fn index(inner: &Inner, mut content: Content, raw: Raw, text_default: bool) -> Result<(), KnowledgeError> {
+    let bytes = match raw {
+        Raw::Bytes(bytes) => bytes,
+        Raw::Url(url) => {
+            let (bytes, media_type) = fetch(inner, &url).await?;
+            if content.content_type.is_empty() {
+                content.content_type = media_type.unwrap_or_default();
+            }
+            content.size = bytes.len() as u64;
+            bytes
+        }
+    };
+    let media_type = Some(content.content_type.as_str()).filter(|media_type| !media_type.is_empty());
+    let reader =
+        match ReaderKind::detect(&content.source, media_type).or_else(|_| ReaderKind::detect(&content.name, None)) {
+            Ok(reader) => reader,
+            Err(_) if text_default => ReaderKind::Text,
+            Err(err) => return Err(err),
+        };
+    content.reader = reader.id().to_owned();
+    if content.content_type.is_empty() {
+        content.content_type = reader.media_type().to_owned();
+    }
+    let chunking = inner.chunking.unwrap_or_else(|| Chunking::for_reader(reader));
+    let chunks = tokio::task::spawn_blocking(move || chunking.chunk(&reader.read(&bytes)?))
+        .await
+        .map_err(|err| KnowledgeError::Read(format!("the reader stopped unexpectedly: {err}")))??;
+    if chunks.is_empty() {
+        return Err(KnowledgeError::Empty);
+    }
+    let embeddings = match &inner.embedder {
+        Some(embedder) => {
+            let texts: Vec<String> = chunks.iter().map(|chunk| chunk.text.clone()).collect();
+            let mut vectors = Vec::with_capacity(texts.len());
+            for batch in texts.chunks(inner.embed_batch_size) {
+                let embedded = tokio::time::timeout(inner.embed_timeout, embedder.embed(batch))
+                    .await
+                    .map_err(|_| KnowledgeError::Timeout(inner.embed_timeout))??;
+                if embedded.len() != batch.len() || embedded.iter().any(|v| v.len() != embedder.dimensions()) {
+                    return Err(KnowledgeError::Embedder(format!(
+                        "the embedder returned {} vectors for {} texts, or vectors of the wrong length (want {})",
+                        embedded.len(),
+                        batch.len(),
+                        embedder.dimensions()
+                    )));
+                }
+                vectors.extend(embedded.into_iter().map(Some));
+            }
+            vectors
+        }
+        None => vec![None; chunks.len()],
+    };
+    let stored: Vec<StoredChunk> = chunks
+        .into_iter()
+        .zip(embeddings)
+        .map(|(chunk, embedding)| StoredChunk {
+            id: format!("{}:{}", content.id, chunk.index),
+            index: chunk.index,
+            text: chunk.text,
+            metadata: chunk.metadata,
+            embedding,
+        })
+        .collect();
+    content.status = ContentStatus::Completed;
+    content.status_message = String::new();
+    content.updated_at = unix_now();
+    if !inner.store.commit_chunks(&content, &stored).await? {
+        tracing::debug!(content_id = %content.id, "content deleted during ingestion; its chunks were dropped");
+    }
+    Ok(())
+}
+
+/// Downloads a URL, up to the size limit; returns the body and its media type.
+async fn fetch(inner: &Inner, url: &str) -> Result<(Vec<u8>, Option<String>), KnowledgeError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(KnowledgeError::Read(format!("`{url}` is not an http(s) URL")));
+    }
+    let request = inner.http.get(url).timeout(inner.fetch_timeout);
+    let mut response = request.send().await.map_err(|err| fetch_error(inner, url, &err))?;
+    if !response.status().is_success() {
+        return Err(KnowledgeError::Read(format!("{url} answered HTTP {}", response.status().as_u16())));
+    }
+    let media_type =
+        response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let mut body = Vec::new();
+    while let Some(piece) = response.chunk().await.map_err(|err| fetch_error(inner, url, &err))? {
+        if body.len() + piece.len() > inner.max_bytes {
+            return Err(KnowledgeError::Read(format!("{url} is larger than the {} byte limit", inner.max_bytes)));
+        }
+        body.extend_from_slice(&piece);
+    }
+    Ok((body, media_type))
+}
+
+fn fetch_error(inner: &Inner, url: &str, err: &reqwest::Error) -> KnowledgeError {
+    if err.is_timeout() {
+        KnowledgeError::Read(format!("fetching {url} timed out after {:?}", inner.fetch_timeout))
+    } else {
+        KnowledgeError::Read(format!("could not fetch {url}: {err}"))
+    }
+}
