@@ -153,7 +153,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, KnowledgeError> {
 }
 
 fn read_html(bytes: &[u8]) -> Result<String, KnowledgeError> {
-    html2text::config::plain()
+    html2text::config::plain_no_decorate()
         .string_from_read(bytes, HTML_WIDTH)
         .map_err(|err| KnowledgeError::Read(format!("invalid HTML: {err}")))
 }
