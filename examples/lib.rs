@@ -1,1 +1,26 @@
-//! Runnable examples live in `examples/examples/`.
+//! Shared helpers for the runnable examples in `examples/examples/`.
+
+use std::sync::Arc;
+
+use agent_core::Model;
+
+/// Claude when `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`) is set,
+/// honouring `ANTHROPIC_BASE_URL`; otherwise the given offline model, saying so
+/// on stderr.
+///
+/// # Errors
+///
+/// The Claude client's construction error (a bad base URL, for example).
+pub fn claude_or_offline(offline: impl FnOnce() -> Arc<dyn Model>) -> Result<Arc<dyn Model>, agent_claude::Error> {
+    let has_key = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|value| !value.is_empty()));
+    if has_key {
+        let claude = agent_claude::Claude::from_env()?;
+        eprintln!("[running on Claude: {}]", agent_core::Model::id(&claude));
+        Ok(Arc::new(claude))
+    } else {
+        eprintln!("[ANTHROPIC_API_KEY is not set: running on an offline test model]");
+        Ok(offline())
+    }
+}
