@@ -32,18 +32,20 @@ mod memory_tool;
 mod options;
 mod retry;
 mod rules;
+mod settings;
 mod sse;
 mod stream;
 mod wire;
 
 pub use catalog::{Effort, ModelCapabilities};
 pub use client::{ANTHROPIC_VERSION, Claude};
-pub use config::{CacheTtl, ClaudeBuilder, DEFAULT_BASE_URL, EnvLookup, Thinking, ThinkingDisplay};
+pub use config::{ClaudeBuilder, DEFAULT_BASE_URL, EnvLookup};
 pub use endpoints::{ModelInfo, TokenCount};
 pub use error::{Error, Result};
 pub use memory_tool::MemoryTool;
 pub use options::OPTION_KEYS;
 pub use retry::Sleeper;
+pub use settings::{CacheTtl, Thinking, ThinkingDisplay};
 
 /// The SSE decoder and stream accumulator, for the benchmarks. Not public API.
 #[doc(hidden)]
