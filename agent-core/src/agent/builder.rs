@@ -11,6 +11,7 @@ use super::{Agent, AgentInner, Instructions, Settings};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::event::EventScope;
+use crate::memory::{MemoryManager, SessionSummarizer};
 use crate::message::{ToolCall, ToolResultContent};
 use crate::model::{IntoModel, Model, ToolChoice};
 use crate::session::{SessionStore, SessionType};
@@ -30,6 +31,8 @@ pub struct AgentBuilder<D = ()> {
     pre_hooks: Vec<PreToolHook<D>>,
     post_hooks: Vec<PostToolHook<D>>,
     store: Option<Arc<dyn SessionStore>>,
+    memory: Option<MemoryManager>,
+    summarizer: Option<SessionSummarizer>,
     scope: EventScope,
     session_type: SessionType,
 }
@@ -69,6 +72,8 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
             pre_hooks: Vec::new(),
             post_hooks: Vec::new(),
             store: None,
+            memory: None,
+            summarizer: None,
             scope: EventScope::Agent,
             session_type: SessionType::Agent,
         }
@@ -238,6 +243,43 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
         self
     }
 
+    /// Remember facts about users: before each run with a user id, the
+    /// memories relevant to the input go into the system prompt; after each
+    /// completed run, the manager's model extracts new facts from it (add,
+    /// update, delete, deduplicate). Failures of the extraction are logged,
+    /// not raised: the run's answer stands.
+    pub fn memory(mut self, manager: MemoryManager) -> Self {
+        self.memory = Some(manager);
+        self
+    }
+
+    /// Agentic memory: give the model tools to add, update, delete and search
+    /// the user's memories itself.
+    pub fn memory_tools(self, manager: &MemoryManager) -> Self {
+        self.toolkit(manager.tools::<D>())
+    }
+
+    /// How many relevant memories go into the system prompt (default 10).
+    pub fn memories_in_context(mut self, limit: usize) -> Self {
+        self.settings.memories_in_context = limit;
+        self
+    }
+
+    /// Write a session summary after each completed run (incrementally, from
+    /// the previous summary and the run's messages) and keep it with the
+    /// session. Needs a store and a session id.
+    pub fn session_summaries(mut self, summarizer: SessionSummarizer) -> Self {
+        self.summarizer = Some(summarizer);
+        self
+    }
+
+    /// Put the session summary into the system prompt. Combined with a small
+    /// [`AgentBuilder::history_runs`], the summary stands in for old history.
+    pub fn summary_in_context(mut self, yes: bool) -> Self {
+        self.settings.summary_in_context = yes;
+        self
+    }
+
     /// Runs before every tool call; can let it run, answer it with an error
     /// result, or stop the run.
     pub fn pre_tool_hook(
@@ -295,6 +337,8 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
                 pre_hooks: self.pre_hooks,
                 post_hooks: self.post_hooks,
                 store: self.store,
+                memory: self.memory,
+                summarizer: self.summarizer,
                 scope: self.scope,
                 session_type: self.session_type,
             }),

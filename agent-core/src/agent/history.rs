@@ -117,6 +117,9 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
             session.user_id.clone_from(&self.user_id);
         }
         session.state = self.ctx.session_state().clone();
+        if let Some(summary) = self.new_summary.take() {
+            session.summary = Some(summary);
+        }
         session.updated_at = now;
         let record = RunRecord {
             run_id: self.ctx.run_id().to_owned(),

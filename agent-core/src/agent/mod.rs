@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::RunContext;
 use crate::event::EventScope;
+use crate::memory::{MemoryManager, SessionSummarizer};
 use crate::message::{ContentBlock, Message, Role};
 use crate::model::{Model, ToolChoice};
 use crate::session::{SessionStore, SessionType};
@@ -89,6 +90,10 @@ pub(crate) struct AgentInner<D> {
     pub(crate) pre_hooks: Vec<PreToolHook<D>>,
     pub(crate) post_hooks: Vec<PostToolHook<D>>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// Recalls and extracts user memories.
+    pub(crate) memory: Option<MemoryManager>,
+    /// Writes session summaries after runs.
+    pub(crate) summarizer: Option<SessionSummarizer>,
     /// Team leaders report their events as the team's.
     pub(crate) scope: EventScope,
     /// Team leaders keep team sessions.
@@ -120,6 +125,8 @@ pub(crate) struct Settings {
     pub(crate) model_options: Map<String, Value>,
     pub(crate) history_runs: Option<usize>,
     pub(crate) history_token_budget: Option<usize>,
+    pub(crate) memories_in_context: usize,
+    pub(crate) summary_in_context: bool,
 }
 
 /// Default limit on model turns per run.
@@ -147,6 +154,8 @@ impl Default for Settings {
             model_options: Map::new(),
             history_runs: Some(10),
             history_token_budget: None,
+            memories_in_context: 10,
+            summary_in_context: false,
         }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Run<'a, D> {
     pub(super) parent_run_id: Option<String>,
     pub(super) last_model: String,
     pub(super) stop_reason: StopReason,
+    /// A summary written after this run, saved with the session.
+    pub(super) new_summary: Option<crate::session::SessionSummary>,
 }
 
 /// How the loop ended when it did not fail.
@@ -82,6 +84,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
         run.input_text = input.text();
         run.request.messages.push(input.into_message());
         run.emit_started();
+        run.recall_memories().await;
         let result = run.drive().await;
         run.finish(result).await
     }
@@ -111,9 +114,15 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             builder = builder.cancel(token);
         }
         let ctx = builder.build();
+        let mut instructions = system_prompt(agent, &ctx);
+        if agent.settings.summary_in_context
+            && let Some(summary) = loaded.session.as_ref().and_then(|s| s.summary.as_ref())
+        {
+            append_section(&mut instructions, &format!("Summary of the conversation so far:\n{}", summary.summary));
+        }
         let request = ModelRequest {
             model: None,
-            instructions: system_prompt(agent, &ctx),
+            instructions,
             messages: loaded.messages,
             tools: Arc::clone(&agent.tool_defs),
             tool_choice: agent.settings.tool_choice.clone(),
@@ -140,7 +149,47 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             parent_run_id: options.parent_run_id,
             last_model: String::new(),
             stop_reason: StopReason::EndTurn,
+            new_summary: None,
         })
+    }
+
+    /// Puts the user's memories relevant to the input into the system prompt.
+    /// A failing memory store is logged, not raised: the run goes on without.
+    pub(super) async fn recall_memories(&mut self) {
+        let (Some(manager), Some(user_id)) = (&self.agent.memory, &self.user_id) else { return };
+        match manager.relevant(user_id, &self.input_text, self.agent.settings.memories_in_context).await {
+            Ok(memories) => {
+                let section = crate::memory::MemoryManager::prompt_section(&memories);
+                if !section.is_empty() {
+                    append_section(&mut self.request.instructions, &section);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not recall user memories"),
+        }
+    }
+
+    /// After a completed run: extract memories and refresh the session
+    /// summary. Failures are logged; the run's answer stands.
+    async fn remember(&mut self) {
+        let run_messages = &self.request.messages[self.history_len..];
+        if let (Some(manager), Some(user_id)) = (&self.agent.memory, &self.user_id) {
+            self.emit(RunEventKind::MemoryUpdateStarted {});
+            let agent_id = self.agent.id.as_deref();
+            if let Err(error) = manager.update_from_messages(user_id, agent_id, run_messages).await {
+                tracing::warn!(%error, "could not update user memories");
+            }
+            self.emit(RunEventKind::MemoryUpdateCompleted {});
+        }
+        if let (Some(summarizer), Some(_), Some(_)) = (&self.agent.summarizer, &self.agent.store, self.ctx.session_id())
+        {
+            self.emit(RunEventKind::SessionSummaryStarted {});
+            let previous = self.session.as_ref().and_then(|session| session.summary.as_ref());
+            match summarizer.summarize(previous, run_messages).await {
+                Ok(summary) => self.new_summary = Some(summary),
+                Err(error) => tracing::warn!(%error, "could not write the session summary"),
+            }
+            self.emit(RunEventKind::SessionSummaryCompleted {});
+        }
     }
 
     /// The loop itself, bounded by `max_turns` and `max_continuations`.
@@ -292,6 +341,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         self.metrics.duration = self.started.elapsed().as_secs_f64();
         match result {
             Ok(Outcome::Completed(content)) => {
+                self.remember().await;
                 self.save(RunStatus::Completed, Some(content.clone()), None, None).await?;
                 self.emit(RunEventKind::RunContentCompleted {});
                 self.emit(RunEventKind::RunCompleted { content: content.clone(), metrics: self.metrics.clone() });
@@ -340,6 +390,17 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             metrics: self.metrics,
             paused,
         }
+    }
+}
+
+/// Appends a section to the system prompt, separated by a blank line.
+fn append_section(instructions: &mut Option<String>, section: &str) {
+    match instructions {
+        Some(prompt) if !prompt.is_empty() => {
+            prompt.push_str("\n\n");
+            prompt.push_str(section);
+        }
+        _ => *instructions = Some(section.to_owned()),
     }
 }
 
