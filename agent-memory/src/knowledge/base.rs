@@ -10,15 +10,12 @@ use agent_core::knowledge::{
 };
 use agent_core::{Page, StoreError, unix_now};
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::chunker::Chunking;
 use super::config::KnowledgeConfig;
-use super::content::{
-    Content, ContentBody, ContentInput, ContentPatch, ContentQuery, ContentStatus, ContentStatusReport,
-};
-use super::ingest::{self, Raw};
+use super::content::{Content, ContentInput, ContentPatch, ContentQuery, ContentStatus, ContentStatusReport};
+use super::ingest::{self, Prepared, Raw, prepare};
 use super::store::KnowledgeStore;
 
 /// A knowledge base: a store, an optional embedder and a chunking strategy,
@@ -52,7 +49,7 @@ use super::store::KnowledgeStore;
 /// ```
 #[derive(Clone)]
 pub struct KnowledgeBase {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
@@ -65,8 +62,10 @@ pub(crate) struct Inner {
     pub(crate) fetch_timeout: Duration,
     pub(crate) max_bytes: usize,
     pub(crate) http: reqwest::Client,
-    in_flight: Mutex<HashSet<String>>,
-    changes: watch::Sender<u64>,
+    pub(crate) in_flight: Mutex<HashSet<String>>,
+    pub(crate) changes: watch::Sender<u64>,
+    /// Bounds concurrent ingestions so writers do not pile up on the store.
+    pub(crate) ingest_slots: tokio::sync::Semaphore,
 }
 
 impl Inner {
@@ -82,178 +81,11 @@ impl Inner {
     }
 }
 
-/// Builds a [`KnowledgeBase`].
-#[must_use]
-pub struct KnowledgeBaseBuilder {
-    name: String,
-    store: Arc<dyn KnowledgeStore>,
-    embedder: Option<Arc<dyn Embedder>>,
-    chunking: Option<Chunking>,
-    embed_batch_size: usize,
-    embed_timeout: Duration,
-    fetch_timeout: Duration,
-    max_bytes: usize,
-}
-
-impl KnowledgeBaseBuilder {
-    /// The knowledge base's name (its id in the AgentOS config; default `knowledge`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Embeds chunks and queries, enabling vector and hybrid search.
-    pub fn embedder(self, embedder: impl Embedder) -> Self {
-        self.embedder_arc(Arc::new(embedder))
-    }
-
-    /// Like [`embedder`](Self::embedder), with a shared embedder.
-    pub fn embedder_arc(mut self, embedder: Arc<dyn Embedder>) -> Self {
-        self.embedder = Some(embedder);
-        self
-    }
-
-    /// One chunking strategy for all content (default: Markdown-aware for
-    /// Markdown, recursive for the rest, 1,000 characters).
-    pub fn chunking(mut self, chunking: Chunking) -> Self {
-        self.chunking = Some(chunking);
-        self
-    }
-
-    /// Chunks per embedder call during ingestion (default 64).
-    pub fn embed_batch_size(mut self, size: usize) -> Self {
-        self.embed_batch_size = size.max(1);
-        self
-    }
-
-    /// Time limit of one embedder call (default 60 s); a timeout fails the item.
-    pub fn embed_timeout(mut self, timeout: Duration) -> Self {
-        self.embed_timeout = timeout;
-        self
-    }
-
-    /// Time limit for fetching remote content (default 30 s).
-    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.fetch_timeout = timeout;
-        self
-    }
-
-    /// Largest remote document fetched, in bytes (default 50 MiB).
-    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
-        self.max_bytes = max_bytes;
-        self
-    }
-
-    /// The knowledge base.
-    pub fn build(self) -> KnowledgeBase {
-        KnowledgeBase {
-            inner: Arc::new(Inner {
-                name: self.name,
-                store: self.store,
-                embedder: self.embedder,
-                chunking: self.chunking,
-                embed_batch_size: self.embed_batch_size,
-                embed_timeout: self.embed_timeout,
-                fetch_timeout: self.fetch_timeout,
-                max_bytes: self.max_bytes,
-                http: reqwest::Client::new(),
-                in_flight: Mutex::new(HashSet::new()),
-                changes: watch::Sender::new(0),
-            }),
-        }
-    }
-}
-
-/// A content item ready for the store, and what ingestion will read.
-struct Prepared {
-    content: Content,
-    raw: Result<Raw, KnowledgeError>,
-    text_default: bool,
-}
-
-async fn prepare(input: ContentInput) -> Prepared {
-    let now = unix_now();
-    let (name, source, raw, hash_input, text_default) = match input.body {
-        ContentBody::Text(text) => {
-            let name = input.name.unwrap_or_else(|| "text".into());
-            (name.clone(), name, Ok(text.into_bytes()), None, true)
-        }
-        ContentBody::Bytes(bytes) => {
-            let name = input.name.unwrap_or_else(|| "upload".into());
-            (name.clone(), name, Ok(bytes), None, false)
-        }
-        ContentBody::File(path) => {
-            let source = path.display().to_string();
-            let name = input.name.or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()));
-            let read = tokio::task::spawn_blocking(move || std::fs::read(&path)).await;
-            let bytes = match read {
-                Ok(Ok(bytes)) => Ok(bytes),
-                Ok(Err(err)) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
-                Err(err) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
-            };
-            let hash_input = bytes.is_err().then(|| format!("unreadable file:{source}"));
-            (name.unwrap_or_else(|| source.clone()), source, bytes, hash_input, false)
-        }
-        ContentBody::Url(url) => (
-            input.name.unwrap_or_else(|| url.clone()),
-            url.clone(),
-            Err(KnowledgeError::Empty),
-            Some(format!("url:{url}")),
-            false,
-        ),
-    };
-    let is_url = hash_input.as_deref().is_some_and(|h| h.starts_with("url:"));
-    let hash = match (&hash_input, &raw) {
-        (Some(text), _) => hex(&Sha256::digest(text.as_bytes())),
-        (None, Ok(bytes)) => hex(&Sha256::digest(bytes)),
-        (None, Err(_)) => hex(&Sha256::digest(source.as_bytes())),
-    };
-    let content = Content {
-        id: uuid::Uuid::new_v4().to_string(),
-        name,
-        description: input.description,
-        metadata: input.metadata,
-        content_type: input.content_type.unwrap_or_default(),
-        size: raw.as_ref().map_or(0, |bytes| bytes.len() as u64),
-        source: source.clone(),
-        content_hash: hash,
-        status: ContentStatus::Processing,
-        created_at: now,
-        updated_at: now,
-        ..Content::default()
-    };
-    let raw = if is_url { Ok(Raw::Url(source)) } else { raw.map(Raw::Bytes) };
-    Prepared { content, raw, text_default }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn not_found(id: &str) -> KnowledgeError {
     KnowledgeError::Store(StoreError::NotFound { what: "content", id: id.to_owned() })
 }
 
 impl KnowledgeBase {
-    /// A builder over a store.
-    pub fn builder(store: impl KnowledgeStore) -> KnowledgeBaseBuilder {
-        Self::builder_shared(Arc::new(store))
-    }
-
-    /// A builder over a shared store.
-    pub fn builder_shared(store: Arc<dyn KnowledgeStore>) -> KnowledgeBaseBuilder {
-        KnowledgeBaseBuilder {
-            name: "knowledge".into(),
-            store,
-            embedder: None,
-            chunking: None,
-            embed_batch_size: 64,
-            embed_timeout: Duration::from_secs(60),
-            fetch_timeout: Duration::from_secs(30),
-            max_bytes: 50 * 1024 * 1024,
-        }
-    }
-
     /// The knowledge base's name.
     pub fn name(&self) -> &str {
         &self.inner.name

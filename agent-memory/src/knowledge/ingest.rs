@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use agent_core::knowledge::KnowledgeError;
 use agent_core::unix_now;
+use sha2::{Digest, Sha256};
 
 use super::base::Inner;
 use super::chunker::Chunking;
-use super::content::{Content, ContentStatus};
+use super::content::{Content, ContentBody, ContentInput, ContentStatus};
 use super::reader::ReaderKind;
 use super::store::StoredChunk;
 
@@ -21,6 +22,8 @@ pub(crate) enum Raw {
 /// Runs the pipeline for one item and records its outcome; never fails.
 pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, text_default: bool) {
     let id = content.id.clone();
+    // Never closed: the semaphore lives as long as `inner`.
+    let _slot = inner.ingest_slots.acquire().await.ok();
     let outcome = index(&inner, content.clone(), raw, text_default).await;
     let result = match outcome {
         Ok(()) => Ok(()),
@@ -142,4 +145,70 @@ fn fetch_error(inner: &Inner, url: &str, err: &reqwest::Error) -> KnowledgeError
     } else {
         KnowledgeError::Read(format!("could not fetch {url}: {err}"))
     }
+}
+
+/// A content item ready for the store, and what ingestion will read.
+pub(crate) struct Prepared {
+    pub(crate) content: Content,
+    pub(crate) raw: Result<Raw, KnowledgeError>,
+    pub(crate) text_default: bool,
+}
+
+pub(crate) async fn prepare(input: ContentInput) -> Prepared {
+    let now = unix_now();
+    let (name, source, raw, hash_input, text_default) = match input.body {
+        ContentBody::Text(text) => {
+            let name = input.name.unwrap_or_else(|| "text".into());
+            (name.clone(), name, Ok(text.into_bytes()), None, true)
+        }
+        ContentBody::Bytes(bytes) => {
+            let name = input.name.unwrap_or_else(|| "upload".into());
+            (name.clone(), name, Ok(bytes), None, false)
+        }
+        ContentBody::File(path) => {
+            let source = path.display().to_string();
+            let name = input.name.or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()));
+            let read = tokio::task::spawn_blocking(move || std::fs::read(&path)).await;
+            let bytes = match read {
+                Ok(Ok(bytes)) => Ok(bytes),
+                Ok(Err(err)) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
+                Err(err) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
+            };
+            let hash_input = bytes.is_err().then(|| format!("unreadable file:{source}"));
+            (name.unwrap_or_else(|| source.clone()), source, bytes, hash_input, false)
+        }
+        ContentBody::Url(url) => (
+            input.name.unwrap_or_else(|| url.clone()),
+            url.clone(),
+            Err(KnowledgeError::Empty),
+            Some(format!("url:{url}")),
+            false,
+        ),
+    };
+    let is_url = hash_input.as_deref().is_some_and(|h| h.starts_with("url:"));
+    let hash = match (&hash_input, &raw) {
+        (Some(text), _) => hex(&Sha256::digest(text.as_bytes())),
+        (None, Ok(bytes)) => hex(&Sha256::digest(bytes)),
+        (None, Err(_)) => hex(&Sha256::digest(source.as_bytes())),
+    };
+    let content = Content {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        description: input.description,
+        metadata: input.metadata,
+        content_type: input.content_type.unwrap_or_default(),
+        size: raw.as_ref().map_or(0, |bytes| bytes.len() as u64),
+        source: source.clone(),
+        content_hash: hash,
+        status: ContentStatus::Processing,
+        created_at: now,
+        updated_at: now,
+        ..Content::default()
+    };
+    let raw = if is_url { Ok(Raw::Url(source)) } else { raw.map(Raw::Bytes) };
+    Prepared { content, raw, text_default }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

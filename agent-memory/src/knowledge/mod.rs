@@ -28,6 +28,7 @@
 //! store's.
 
 mod base;
+mod builder;
 mod chunker;
 mod config;
 mod content;
@@ -39,7 +40,8 @@ mod sqlite;
 mod store;
 mod vector_index;
 
-pub use base::{KnowledgeBase, KnowledgeBaseBuilder};
+pub use base::KnowledgeBase;
+pub use builder::KnowledgeBaseBuilder;
 pub use chunker::{Chunk, Chunking, DEFAULT_CHUNK_SIZE};
 pub use config::{ChunkerInfo, KnowledgeConfig, ReaderInfo, VectorDbInfo};
 pub use content::{
