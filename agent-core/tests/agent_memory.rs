@@ -85,3 +85,35 @@ async fn session_summaries_are_refreshed_and_can_stand_in_for_history() {
     let second = store.session("s").await.unwrap().unwrap().summary.unwrap();
     assert_ne!(first.summary, second.summary);
 }
+
+struct Handbook;
+
+#[async_trait::async_trait]
+impl agent_core::knowledge::Knowledge for Handbook {
+    async fn search(
+        &self,
+        query: &agent_core::knowledge::SearchQuery,
+    ) -> Result<Vec<agent_core::knowledge::SearchHit>, agent_core::knowledge::KnowledgeError> {
+        let mut hit = agent_core::knowledge::SearchHit::new("c1", "doc1", "handbook.md", "Refunds take 5 days.");
+        hit.source = "docs/handbook.md".into();
+        Ok(if query.text.contains("refund") { vec![hit] } else { Vec::new() })
+    }
+}
+
+#[tokio::test]
+async fn knowledge_context_puts_sourced_results_into_the_prompt() {
+    let model = ScriptedModel::new([Step::text("5 days.").expect(|request| {
+        let prompt = request.instructions.as_deref().unwrap_or_default();
+        if prompt.contains("Refunds take 5 days.") && prompt.contains("docs/handbook.md") {
+            Ok(())
+        } else {
+            Err(prompt.to_owned())
+        }
+    })]);
+    let agent = Agent::builder(model.clone()).knowledge_context(Arc::new(Handbook), 3).build().unwrap();
+    agent.run("how long does a refund take?").await.unwrap();
+    model.assert_complete();
+
+    let agentic = Agent::builder(ScriptedModel::new([])).knowledge(Arc::new(Handbook)).build().unwrap();
+    assert!(agentic.tool_defs().iter().any(|def| def.name == "search_knowledge"));
+}

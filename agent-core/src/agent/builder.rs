@@ -11,6 +11,7 @@ use super::{Agent, AgentInner, Instructions, Settings};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::event::EventScope;
+use crate::knowledge::{Knowledge, knowledge_tools};
 use crate::memory::{MemoryManager, SessionSummarizer};
 use crate::message::{ToolCall, ToolResultContent};
 use crate::model::{IntoModel, Model, ToolChoice};
@@ -32,6 +33,7 @@ pub struct AgentBuilder<D = ()> {
     post_hooks: Vec<PostToolHook<D>>,
     store: Option<Arc<dyn SessionStore>>,
     memory: Option<MemoryManager>,
+    knowledge_context: Option<(Arc<dyn Knowledge>, usize)>,
     summarizer: Option<SessionSummarizer>,
     scope: EventScope,
     session_type: SessionType,
@@ -73,6 +75,7 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
             post_hooks: Vec::new(),
             store: None,
             memory: None,
+            knowledge_context: None,
             summarizer: None,
             scope: EventScope::Agent,
             session_type: SessionType::Agent,
@@ -265,6 +268,20 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
         self
     }
 
+    /// Agentic retrieval: give the model a `search_knowledge` tool over this
+    /// knowledge base (with filters it can set); results carry their sources.
+    pub fn knowledge(self, knowledge: Arc<dyn Knowledge>) -> Self {
+        self.toolkit(knowledge_tools::<D>(knowledge))
+    }
+
+    /// Automatic retrieval: before each run, search this knowledge base for
+    /// the input and put the `top_k` results, with their sources, into the
+    /// system prompt. A failed search is logged and the run goes on without.
+    pub fn knowledge_context(mut self, knowledge: Arc<dyn Knowledge>, top_k: usize) -> Self {
+        self.knowledge_context = Some((knowledge, top_k));
+        self
+    }
+
     /// Write a session summary after each completed run (incrementally, from
     /// the previous summary and the run's messages) and keep it with the
     /// session. Needs a store and a session id.
@@ -338,6 +355,7 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
                 post_hooks: self.post_hooks,
                 store: self.store,
                 memory: self.memory,
+                knowledge_context: self.knowledge_context,
                 summarizer: self.summarizer,
                 scope: self.scope,
                 session_type: self.session_type,

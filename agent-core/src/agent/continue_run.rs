@@ -105,7 +105,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
         run.created_at = paused.created_at;
         run.request.messages.extend(paused.messages.iter().cloned());
         run.emit(RunEventKind::RunContinued {});
-        run.recall_memories().await;
+        run.recall().await;
         let result = match run.resolve(paused, &mut decisions).await {
             Ok(TurnEnd::Continue) => run.drive().await,
             Ok(TurnEnd::Paused(paused_again)) => Ok(Outcome::Paused(paused_again)),

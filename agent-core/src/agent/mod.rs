@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::RunContext;
 use crate::event::EventScope;
+use crate::knowledge::Knowledge;
 use crate::memory::{MemoryManager, SessionSummarizer};
 use crate::message::{ContentBlock, Message, Role};
 use crate::model::{Model, ToolChoice};
@@ -92,6 +93,8 @@ pub(crate) struct AgentInner<D> {
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     /// Recalls and extracts user memories.
     pub(crate) memory: Option<MemoryManager>,
+    /// A knowledge base searched for every input, top results in the prompt.
+    pub(crate) knowledge_context: Option<(Arc<dyn Knowledge>, usize)>,
     /// Writes session summaries after runs.
     pub(crate) summarizer: Option<SessionSummarizer>,
     /// Team leaders report their events as the team's.

@@ -84,7 +84,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
         run.input_text = input.text();
         run.request.messages.push(input.into_message());
         run.emit_started();
-        run.recall_memories().await;
+        run.recall().await;
         let result = run.drive().await;
         run.finish(result).await
     }
@@ -153,9 +153,18 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         })
     }
 
-    /// Puts the user's memories relevant to the input into the system prompt.
-    /// A failing memory store is logged, not raised: the run goes on without.
-    pub(super) async fn recall_memories(&mut self) {
+    /// Puts knowledge and the user's memories relevant to the input into the
+    /// system prompt. A failing store is logged, not raised: the run goes on
+    /// without.
+    pub(super) async fn recall(&mut self) {
+        if let Some((knowledge, top_k)) = &self.agent.knowledge_context {
+            let query = crate::knowledge::SearchQuery::new(self.input_text.clone()).top_k(*top_k);
+            match crate::knowledge::retrieve_context(&**knowledge, &query).await {
+                Ok(section) if !section.is_empty() => append_section(&mut self.request.instructions, &section),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not search the knowledge base"),
+            }
+        }
         let (Some(manager), Some(user_id)) = (&self.agent.memory, &self.user_id) else { return };
         match manager.relevant(user_id, &self.input_text, self.agent.settings.memories_in_context).await {
             Ok(memories) => {
