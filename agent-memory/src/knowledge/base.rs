@@ -16,6 +16,7 @@ use super::chunker::Chunking;
 use super::config::KnowledgeConfig;
 use super::content::{Content, ContentInput, ContentPatch, ContentQuery, ContentStatus, ContentStatusReport};
 use super::ingest::{self, Prepared, Raw, prepare};
+use super::source::{self, Source, SourceFiles};
 use super::store::KnowledgeStore;
 
 /// A knowledge base: a store, an optional embedder and a chunking strategy,
@@ -66,6 +67,7 @@ pub(crate) struct Inner {
     pub(crate) changes: watch::Sender<u64>,
     /// Bounds concurrent ingestions so writers do not pile up on the store.
     pub(crate) ingest_slots: tokio::sync::Semaphore,
+    pub(crate) sources: Vec<Source>,
 }
 
 impl Inner {
@@ -258,6 +260,59 @@ impl KnowledgeBase {
     /// A store error.
     pub async fn delete(&self, id: &str) -> Result<bool, KnowledgeError> {
         self.inner.store.delete_content(id).await
+    }
+
+    /// The sources content can be added from.
+    pub fn sources(&self) -> &[Source] {
+        &self.inner.sources
+    }
+
+    /// One level of a source: its folders and one page of its files under
+    /// `prefix` (the source's own prefix when `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] for an unknown source, [`KnowledgeError::Invalid`]
+    /// for a prefix outside it, [`KnowledgeError::Read`] when it cannot be listed.
+    pub async fn source_files(
+        &self,
+        source_id: &str,
+        prefix: Option<&str>,
+        page: u32,
+        limit: u32,
+    ) -> Result<SourceFiles, KnowledgeError> {
+        let source = self.source(source_id)?.clone();
+        let prefix = prefix.map(str::to_owned);
+        tokio::task::spawn_blocking(move || source::list(&source, prefix.as_deref(), page, limit))
+            .await
+            .map_err(|err| KnowledgeError::Read(format!("listing the source stopped unexpectedly: {err}")))?
+    }
+
+    /// Adds a file of a source by key, named after the key, with `metadata`
+    /// plus `source_id` (see [`add`](Self::add)).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] for an unknown source, [`KnowledgeError::Invalid`]
+    /// for a key outside it, or a store error.
+    pub async fn add_from_source(
+        &self,
+        source_id: &str,
+        key: &str,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Content, KnowledgeError> {
+        let path = self.source(source_id)?.path_of(key)?;
+        let input =
+            ContentInput::file(path).name(key.trim_start_matches('/')).metadata(metadata).meta("source_id", source_id);
+        self.add(input).await
+    }
+
+    fn source(&self, source_id: &str) -> Result<&Source, KnowledgeError> {
+        self.inner
+            .sources
+            .iter()
+            .find(|source| source.id == source_id)
+            .ok_or_else(|| KnowledgeError::Store(StoreError::NotFound { what: "source", id: source_id.to_owned() }))
     }
 
     /// What this knowledge base can read, chunk and search, in the shape of

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::base::{Inner, KnowledgeBase};
 use super::chunker::Chunking;
+use super::source::Source;
 use super::store::KnowledgeStore;
 
 impl KnowledgeBase {
@@ -29,6 +30,7 @@ impl KnowledgeBase {
             fetch_timeout: Duration::from_secs(30),
             max_bytes: 50 * 1024 * 1024,
             max_concurrent_ingestions: 4,
+            sources: Vec::new(),
         }
     }
 }
@@ -45,6 +47,7 @@ pub struct KnowledgeBaseBuilder {
     fetch_timeout: Duration,
     max_bytes: usize,
     max_concurrent_ingestions: usize,
+    sources: Vec<Source>,
 }
 
 impl KnowledgeBaseBuilder {
@@ -102,6 +105,12 @@ impl KnowledgeBaseBuilder {
         self
     }
 
+    /// Adds a source content can be browsed and added from.
+    pub fn source(mut self, source: Source) -> Self {
+        self.sources.push(source);
+        self
+    }
+
     /// The knowledge base.
     pub fn build(self) -> KnowledgeBase {
         KnowledgeBase {
@@ -118,6 +127,7 @@ impl KnowledgeBaseBuilder {
                 in_flight: Mutex::new(HashSet::new()),
                 changes: watch::Sender::new(0),
                 ingest_slots: Semaphore::new(self.max_concurrent_ingestions),
+                sources: self.sources,
             }),
         }
     }

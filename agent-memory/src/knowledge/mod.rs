@@ -36,6 +36,7 @@ mod embedder;
 mod ingest;
 mod postgres;
 mod reader;
+mod source;
 mod sqlite;
 mod store;
 mod vector_index;
@@ -50,6 +51,7 @@ pub use content::{
 pub use embedder::{HttpEmbedder, HttpEmbedderConfig};
 pub use postgres::PostgresKnowledge;
 pub use reader::{Document, ReaderKind};
+pub use source::{PageMeta, Source, SourceFile, SourceFiles, SourceFolder};
 pub use sqlite::{KNOWLEDGE_SCHEMA_VERSION, SqliteKnowledge};
 pub use store::{KnowledgeStore, StoredChunk, merge_metadata};
 pub use vector_index::{ExactIndex, IndexEntry, IndexKind, IvfIndex, VectorIndex};
