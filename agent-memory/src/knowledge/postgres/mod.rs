@@ -2,6 +2,7 @@
 //! (`tsvector`, `ts_rank_cd`) and exact vector search in the database
 //! (pgvector when the extension can be created, a `real[]` column otherwise).
 
+mod index;
 mod store;
 
 use std::str::FromStr;
@@ -12,10 +13,12 @@ use agent_core::knowledge::{KnowledgeError, SearchHit};
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, PgPool, Row};
+use tokio::sync::RwLock;
 
 use super::content::{Content, ContentStatus};
 use super::sqlite::KNOWLEDGE_SCHEMA_VERSION;
 use super::store::{backend, corrupt, filter_options};
+use super::vector_index::IndexKind;
 
 /// A knowledge store in Postgres, for deployments where several processes
 /// share one database.
@@ -25,17 +28,23 @@ use super::store::{backend, corrupt, filter_options};
 /// `tsvector` column with a GIN index, ranked by `ts_rank_cd`. Embeddings are
 /// stored normalized and searched exactly in the database: with pgvector's
 /// `<=>` when `CREATE EXTENSION vector` succeeds when the tables are created,
-/// with a dot product over a `real[]` column otherwise.
+/// with a dot product over a `real[]` column otherwise. For large collections
+/// without pgvector, [`index_kind`](Self::index_kind) keeps an in-memory
+/// index (exact or IVF) instead, reloaded when another process writes (every
+/// write bumps a generation counter).
 #[derive(Clone)]
 pub struct PostgresKnowledge {
     pool: PgPool,
     tables: Arc<Tables>,
     pgvector: bool,
+    index_kind: Option<IndexKind>,
+    index: Arc<RwLock<Option<index::Loaded>>>,
 }
 
 struct Tables {
     content: String,
     chunks: String,
+    generation: String,
 }
 
 const CONTENT_COLUMNS: &str = "id, name, description, metadata::text AS metadata, content_type, size, access_count, \
@@ -65,10 +74,23 @@ impl PostgresKnowledge {
         if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StoreError::Invalid(format!("table prefix `{prefix}` must be letters, digits and `_`")).into());
         }
-        let tables = Arc::new(Tables { content: format!("{prefix}_content"), chunks: format!("{prefix}_chunks") });
-        let mut store = Self { pool, tables, pgvector: false };
+        let tables = Arc::new(Tables {
+            content: format!("{prefix}_content"),
+            chunks: format!("{prefix}_chunks"),
+            generation: format!("{prefix}_generation"),
+        });
+        let mut store = Self { pool, tables, pgvector: false, index_kind: None, index: Arc::new(RwLock::new(None)) };
         store.migrate(prefix).await?;
         Ok(store)
+    }
+
+    /// Searches vectors in an in-memory index of this kind instead of in the
+    /// database (call before the first search).
+    #[must_use]
+    pub fn index_kind(mut self, kind: IndexKind) -> Self {
+        self.index_kind = Some(kind);
+        self.index = Arc::new(RwLock::new(None));
+        self
     }
 
     /// Whether embeddings are stored in a pgvector `vector` column.
@@ -82,7 +104,7 @@ impl PostgresKnowledge {
     }
 
     async fn migrate(&mut self, prefix: &str) -> Result<(), KnowledgeError> {
-        let Tables { content, chunks } = &*self.tables;
+        let Tables { content, chunks, generation } = &*self.tables;
         // Outside the transaction: a failure here (no extension, no privilege) must not abort it.
         let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS vector").execute(&self.pool).await;
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -136,6 +158,8 @@ impl PostgresKnowledge {
                 format!("CREATE INDEX {chunks}_content ON {chunks} (content_id, chunk_index)"),
                 format!("CREATE INDEX {chunks}_tsv ON {chunks} USING GIN (tsv)"),
                 format!("CREATE INDEX {chunks}_meta ON {chunks} USING GIN (meta jsonb_path_ops)"),
+                format!("CREATE TABLE {generation} (id INT PRIMARY KEY, generation BIGINT NOT NULL)"),
+                format!("INSERT INTO {generation} (id, generation) VALUES (1, 0)"),
             ];
             for statement in statements {
                 sqlx::query(AssertSqlSafe(statement)).execute(&mut *tx).await.map_err(backend)?;
@@ -162,7 +186,7 @@ impl PostgresKnowledge {
 
     /// `SELECT` of the hit columns (plus `extra_columns`) from chunks joined with their content.
     fn hit_select(&self, extra_columns: &str) -> String {
-        let Tables { content, chunks } = &*self.tables;
+        let Tables { content, chunks, .. } = &*self.tables;
         format!(
             "SELECT ch.id, ch.content_id, c.name, c.source, ch.text, ch.meta::text AS meta, ch.chunk_index{extra_columns} \
              FROM {chunks} ch JOIN {content} c ON c.id = ch.content_id"

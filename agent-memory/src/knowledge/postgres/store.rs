@@ -8,12 +8,14 @@ use serde_json::{Map, Value};
 use sqlx::postgres::PgArguments;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
+use super::index::Change;
 use super::{
     CONTENT_COLUMNS, PostgresKnowledge, content_from_row, filter_sql, hit_from_row, normalized, parse_map,
     vector_literal,
 };
 use crate::knowledge::content::{Content, ContentQuery};
 use crate::knowledge::store::{KnowledgeStore, StoredChunk, backend, merge_metadata, query_terms};
+use crate::knowledge::vector_index::IndexEntry;
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
@@ -118,7 +120,9 @@ impl KnowledgeStore for PostgresKnowledge {
         let Some(old) = old else { return Ok(false) };
         let sql = format!("UPDATE {table} SET {SET_CONTENT} WHERE id = $14");
         bind_content(sqlx::query(AssertSqlSafe(sql)), content).execute(&mut *tx).await.map_err(map_unique)?;
-        if parse_map(&old).as_ref() != Some(&content.metadata) {
+        let metadata_changed = parse_map(&old).as_ref() != Some(&content.metadata);
+        let mut generation = None;
+        if metadata_changed {
             // Content metadata first, each chunk's own metadata over it.
             let sql = format!("UPDATE {chunks} SET meta = $1::jsonb || chunk_meta WHERE content_id = $2");
             sqlx::query(AssertSqlSafe(sql))
@@ -127,8 +131,12 @@ impl KnowledgeStore for PostgresKnowledge {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+            generation = Some(self.bump(&mut tx).await?);
         }
         tx.commit().await.map_err(backend)?;
+        if let Some(generation) = generation {
+            self.apply(generation, Change::Reload(&content.id)).await?;
+        }
         Ok(true)
     }
 
@@ -184,7 +192,20 @@ impl KnowledgeStore for PostgresKnowledge {
             }
             query.execute(&mut *tx).await.map_err(backend)?;
         }
+        let generation = self.bump(&mut tx).await?;
         tx.commit().await.map_err(backend)?;
+        let entries = chunks
+            .iter()
+            .filter_map(|chunk| {
+                Some(IndexEntry {
+                    chunk_id: chunk.id.clone(),
+                    content_id: content.id.clone(),
+                    metadata: merge_metadata(&content.metadata, &chunk.metadata),
+                    vector: chunk.embedding.clone()?,
+                })
+            })
+            .collect();
+        self.apply(generation, Change::Replace(&content.id, entries)).await?;
         Ok(true)
     }
 
@@ -200,7 +221,9 @@ impl KnowledgeStore for PostgresKnowledge {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        let generation = self.bump(&mut tx).await?;
         tx.commit().await.map_err(backend)?;
+        self.apply(generation, Change::Remove(id)).await?;
         Ok(deleted.rows_affected() > 0)
     }
 
@@ -236,6 +259,9 @@ impl KnowledgeStore for PostgresKnowledge {
         let (filter_clause, binds) = filter_sql(filters, 3)?;
         if top_k == 0 {
             return Ok(Vec::new());
+        }
+        if let Some(kind) = self.index_kind {
+            return self.index_search(kind, vector, filters, top_k).await;
         }
         let query_vector = normalized(vector);
         let query = sqlx::query(AssertSqlSafe(self.vector_sql(&filter_clause)));
