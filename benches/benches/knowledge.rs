@@ -89,6 +89,18 @@ fn queries(words: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The first 12 words of random stored paragraphs.
+fn passage_queries(corpus: &[(String, String, &'static str)]) -> Vec<String> {
+    let mut rng = Rng(5);
+    (0..QUERIES)
+        .map(|_| {
+            let (_, text, _) = &corpus[(rng.next() % corpus.len() as u64) as usize];
+            let paragraph = text.split("\n\n").nth((rng.next() % PARAGRAPHS_PER_DOC as u64) as usize).unwrap_or("");
+            paragraph.split(' ').take(12).collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
 fn knowledge(store: Arc<dyn KnowledgeStore>) -> KnowledgeBase {
     KnowledgeBase::builder_shared(store)
         .embedder(HashEmbedder::new(DIMENSIONS))
@@ -196,6 +208,12 @@ fn bench_knowledge(c: &mut Criterion) {
         row("SQLite IVF", "vector", &vector, &note);
         let (hybrid, _) = latency(&ivf, SearchMode::Hybrid, &queries).await;
         row("SQLite IVF", "hybrid", &hybrid, "");
+        // Queries copied from stored passages, as real questions sit near their answers.
+        let near = passage_queries(&corpus);
+        let (_, exact) = latency(&sqlite, SearchMode::Vector, &near).await;
+        let (vector, approximate) = latency(&ivf, SearchMode::Vector, &near).await;
+        let note = format!("passage-like queries, recall@10 {:.2}", recall(&exact, &approximate));
+        row("SQLite IVF", "vector", &vector, &note);
     });
 
     if let Ok(url) = std::env::var("AGENT_TEST_POSTGRES_URL") {
@@ -214,6 +232,15 @@ fn bench_knowledge(c: &mut Criterion) {
             row("Postgres", "vector", &vector, &format!("exact, {vector_kind}, 20 queries"));
             let (hybrid, _) = latency(&kb, SearchMode::Hybrid, few).await;
             row("Postgres", "hybrid", &hybrid, "20 queries");
+            let in_memory = PostgresKnowledge::with_pool(pool.clone(), &prefix).await.expect("postgres store");
+            let kb = knowledge(Arc::new(in_memory.index_kind(IndexKind::Exact)));
+            let started = Instant::now();
+            kb.search(&SearchQuery::new("warm").mode(SearchMode::Vector)).await.expect("index load");
+            let load = started.elapsed().as_secs_f64();
+            let (vector, _) = latency(&kb, SearchMode::Vector, &queries).await;
+            row("Postgres in-memory", "vector", &vector, &format!("exact, loaded in {load:.1}s"));
+            let (hybrid, _) = latency(&kb, SearchMode::Hybrid, &queries).await;
+            row("Postgres in-memory", "hybrid", &hybrid, "");
             for table in ["chunks", "content"] {
                 let sql = format!("DROP TABLE IF EXISTS {prefix}_{table}");
                 agent_memory::sqlx::query(agent_memory::sqlx::AssertSqlSafe(sql)).execute(&pool).await.ok();
