@@ -241,7 +241,7 @@ fn bench_knowledge(c: &mut Criterion) {
             row("Postgres in-memory", "vector", &vector, &format!("exact, loaded in {load:.1}s"));
             let (hybrid, _) = latency(&kb, SearchMode::Hybrid, &queries).await;
             row("Postgres in-memory", "hybrid", &hybrid, "");
-            for table in ["chunks", "content"] {
+            for table in ["chunks", "content", "generation"] {
                 let sql = format!("DROP TABLE IF EXISTS {prefix}_{table}");
                 agent_memory::sqlx::query(agent_memory::sqlx::AssertSqlSafe(sql)).execute(&pool).await.ok();
             }
