@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use agent_core::knowledge::{Knowledge, SearchQuery, knowledge_tools, retrieve_context};
+use agent_core::knowledge::{Knowledge, SearchQuery, retrieve_context};
 use agent_core::testing::{ScriptedModel, Step, TestModel};
 use agent_core::{Agent, ContentBlock, Message};
 use agent_memory::knowledge::{ContentInput, KnowledgeBase, SqliteKnowledge};
@@ -71,7 +71,7 @@ async fn the_model_searches_with_filters_and_cites_the_source() {
             }
         }),
     ]);
-    let agent = Agent::builder(model.clone()).toolkit(knowledge_tools::<()>(Arc::new(kb))).build().unwrap();
+    let agent = Agent::builder(model.clone()).knowledge(Arc::new(kb)).build().unwrap();
     let output = agent.run("How long do refunds take?").await.unwrap();
     assert_eq!(output.content, "Refunds take five business days [1] (refunds.md).");
     model.assert_complete();
@@ -91,7 +91,7 @@ async fn a_bad_search_goes_back_to_the_model_as_a_retry() {
             }
         }),
     ]);
-    let agent = Agent::builder(model.clone()).toolkit(knowledge_tools::<()>(Arc::new(kb))).build().unwrap();
+    let agent = Agent::builder(model.clone()).knowledge(Arc::new(kb)).build().unwrap();
     agent.run("refunds?").await.unwrap();
     model.assert_complete();
 }
@@ -99,7 +99,7 @@ async fn a_bad_search_goes_back_to_the_model_as_a_retry() {
 #[tokio::test]
 async fn test_model_calls_the_tool_with_schema_valid_arguments() {
     let kb = knowledge().await;
-    let agent = Agent::builder(TestModel::new()).toolkit(knowledge_tools::<()>(Arc::new(kb))).build().unwrap();
+    let agent = Agent::builder(TestModel::new()).knowledge(Arc::new(kb)).build().unwrap();
     let output = agent.run("anything").await.unwrap();
     assert_eq!(output.status, agent_core::RunStatus::Completed);
     assert_eq!(tool_results(&output.messages).len(), 1);
@@ -107,21 +107,29 @@ async fn test_model_calls_the_tool_with_schema_valid_arguments() {
 
 #[tokio::test]
 async fn automatic_context_puts_the_top_results_before_the_model() {
-    let kb = knowledge().await;
-    let question = "Where do parcels leave from?";
-    let context = retrieve_context(&kb, &SearchQuery::new(question).top_k(1)).await.unwrap();
+    let kb = Arc::new(knowledge().await);
     let model = ScriptedModel::new([Step::text("From Lisbon [1].").expect(|request| match &request.instructions {
         Some(text)
-            if text.contains("<knowledge>")
+            if text.contains("Answer briefly.")
+                && text.contains("<knowledge>")
                 && text.contains("[1] shipping.md › Shipping (chunk 0)")
-                && text.contains("Lisbon warehouse") =>
+                && text.contains("Lisbon warehouse")
+                && !text.contains("refunds.md") =>
         {
             Ok(())
         }
         other => Err(format!("no knowledge context in {other:?}")),
     })]);
-    let agent = Agent::builder(model.clone()).instructions(format!("Answer briefly.\n\n{context}")).build().unwrap();
-    assert_eq!(agent.run(question).await.unwrap().content, "From Lisbon [1].");
+    let agent =
+        Agent::builder(model.clone()).instructions("Answer briefly.").knowledge_context(kb.clone(), 1).build().unwrap();
+    assert_eq!(agent.run("Where do parcels leave from?").await.unwrap().content, "From Lisbon [1].");
     model.assert_complete();
-    assert!(kb.search(&SearchQuery::new("parcels")).await.unwrap()[0].name == "shipping.md");
+}
+
+#[tokio::test]
+async fn the_context_section_helper_matches_what_agents_add() {
+    let kb = knowledge().await;
+    let section = retrieve_context(&kb, &SearchQuery::new("Where do parcels leave from?").top_k(1)).await.unwrap();
+    assert!(section.starts_with("<knowledge>") && section.contains("[1] shipping.md"), "{section}");
+    assert_eq!(kb.search(&SearchQuery::new("parcels")).await.unwrap()[0].name, "shipping.md");
 }
