@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use agent_core::knowledge::{HashEmbedder, knowledge_tools};
+use agent_core::knowledge::HashEmbedder;
 use agent_core::testing::{FunctionModel, text_response, tool_calls_response};
 use agent_core::{Agent, ContentBlock, Model, Role};
 use agent_memory::knowledge::{ContentInput, ContentStatus, HttpEmbedder, KnowledgeBase, SqliteKnowledge};
@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
     let model = examples::claude_or_offline(offline_model)?;
     let agent = Agent::builder(model)
         .instructions("You answer questions about the user's documents, briefly, citing the files you used.")
-        .toolkit(knowledge_tools(Arc::new(knowledge)))
+        .knowledge(Arc::new(knowledge))
         .build()?;
     let output = agent.run(question).await?;
     println!("{}", output.content);
