@@ -12,7 +12,7 @@ mod event;
 mod hitl;
 pub mod knowledge;
 pub mod memory;
-mod message;
+pub(crate) mod message;
 mod model;
 mod output;
 mod session;

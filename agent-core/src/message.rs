@@ -50,13 +50,7 @@ impl Message {
 
     /// The concatenated text of all text blocks.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        for block in &self.content {
-            if let ContentBlock::Text { text, .. } = block {
-                out.push_str(text);
-            }
-        }
-        out
+        blocks_text(&self.content)
     }
 
     /// The tool calls in this message, in order.
@@ -66,6 +60,17 @@ impl Message {
             _ => None,
         })
     }
+}
+
+/// The concatenated text of the text blocks among `blocks`.
+pub(crate) fn blocks_text(blocks: &[ContentBlock]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        if let ContentBlock::Text { text, .. } = block {
+            out.push_str(text);
+        }
+    }
+    out
 }
 
 /// A borrowed view of one `tool_use` block.
@@ -237,7 +242,7 @@ impl ToolResultContent {
         match self {
             Self::Text(text) => text.clone(),
             Self::Json(value) => value.to_string(),
-            Self::Blocks(blocks) => Message::new(Role::User, blocks.clone()).text(),
+            Self::Blocks(blocks) => blocks_text(blocks),
         }
     }
 }

@@ -209,13 +209,7 @@ impl RunInput {
 
     /// The input's text blocks, joined.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        for block in &self.content {
-            if let ContentBlock::Text { text, .. } = block {
-                out.push_str(text);
-            }
-        }
-        out
+        crate::message::blocks_text(&self.content)
     }
 }
 

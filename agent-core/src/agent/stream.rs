@@ -36,6 +36,22 @@ impl<T: Unpin> RunStream<T> {
         self.result.take()
     }
 
+    /// Drives the run to its end, passing each event to `sink` after `mark`
+    /// says where it came from (a team or workflow step), and returns its
+    /// result. Teams and workflows use it to forward their members' events.
+    pub(crate) async fn forward_into(
+        mut self,
+        sink: &super::run::EventSink,
+        mut mark: impl FnMut(&mut RunEvent),
+    ) -> Result<T> {
+        use futures::StreamExt;
+        while let Some(mut event) = self.next().await {
+            mark(&mut event);
+            let _ = sink.send(event);
+        }
+        self.result.take().unwrap_or(Err(crate::Error::Cancelled))
+    }
+
     /// Drives the run to its end, dropping the remaining events, and returns
     /// its result.
     ///

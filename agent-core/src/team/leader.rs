@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -178,18 +177,14 @@ impl<D: Send + Sync + 'static> TeamRun<D> {
     }
 
     /// Passes a member's events on, marked with the team, and returns its output.
-    pub(super) async fn forward(&self, mut stream: RunStream, sink: &EventSink) -> Result<RunOutput> {
+    pub(super) async fn forward(&self, stream: RunStream, sink: &EventSink) -> Result<RunOutput> {
         let team_id: Arc<str> = Arc::from(self.team.inner.id.as_str());
-        while let Some(mut event) = stream.next().await {
-            if event.team_id.is_none() {
-                event.team_id = Some(Arc::clone(&team_id));
-            }
-            if event.parent_run_id.is_none() {
-                event.parent_run_id = Some(Arc::clone(&self.run_id));
-            }
-            let _ = sink.send(event);
-        }
-        stream.output().unwrap_or(Err(Error::Cancelled))
+        stream
+            .forward_into(sink, |event| {
+                event.team_id.get_or_insert_with(|| Arc::clone(&team_id));
+                event.parent_run_id.get_or_insert_with(|| Arc::clone(&self.run_id));
+            })
+            .await
     }
 
     /// A member's answer as the leader's tool result; a paused member pauses

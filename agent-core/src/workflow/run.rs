@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -381,15 +380,15 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
         options
     }
 
-    async fn forward(&self, mut stream: RunStream, sink: &EventSink, step_name: &str) -> Result<RunOutput> {
+    async fn forward(&self, stream: RunStream, sink: &EventSink, step_name: &str) -> Result<RunOutput> {
         let step: Arc<str> = Arc::from(step_name);
-        while let Some(mut event) = stream.next().await {
-            event.workflow_id = Some(Arc::clone(&self.workflow_id));
-            event.step_name.get_or_insert_with(|| Arc::clone(&step));
-            event.parent_run_id.get_or_insert_with(|| self.ctx.run_id_arc());
-            let _ = sink.send(event);
-        }
-        stream.output().unwrap_or(Err(Error::Cancelled))
+        stream
+            .forward_into(sink, |event| {
+                event.workflow_id = Some(Arc::clone(&self.workflow_id));
+                event.step_name.get_or_insert_with(|| Arc::clone(&step));
+                event.parent_run_id.get_or_insert_with(|| self.ctx.run_id_arc());
+            })
+            .await
     }
 
     fn view(&self, position: &Position) -> StepInput<D> {
