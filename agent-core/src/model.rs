@@ -133,6 +133,11 @@ pub struct ModelRequest {
     /// Provider-specific settings, passed through as given (for Claude, e.g.
     /// `temperature`, `thinking`, `metadata`).
     pub options: Map<String, Value>,
+    /// The request resumes a turn the provider paused (`pause_turn`): the
+    /// trailing assistant message is that paused turn, sent back unchanged so
+    /// the provider continues it. The loop sets it; providers whose rules
+    /// refuse a trailing assistant message (prefill) let this one through.
+    pub resume: bool,
 }
 
 /// How the model must pick tools.
@@ -158,6 +163,10 @@ pub struct ModelResponse {
     /// The provider's message id.
     #[serde(default)]
     pub id: Option<String>,
+    /// The provider's id of the HTTP request that produced this response
+    /// (Claude's `request-id` header), for support requests and logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// The model that answered (may differ from the one asked, after a fallback).
     #[serde(default)]
     pub model: String,

@@ -120,6 +120,7 @@ impl WireMessage {
             stop_reason: stop,
             usage: self.usage.to_core(),
             tool_input_errors: if refused { Vec::new() } else { tool_input_errors },
+            request_id: None,
         };
         Decoded { response, raw_content: self.content }
     }

@@ -130,6 +130,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             max_tokens: agent.settings.max_tokens,
             output_schema: structured.map(|s| s.schema.clone()),
             options: agent.settings.model_options.clone(),
+            resume: false,
         };
         Ok(Self {
             agent,
@@ -207,6 +208,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         loop {
             self.check_cancelled()?;
             let response = self.call_model().await?;
+            self.request.resume = false;
             self.counters.usage += response.usage;
             if !response.model.is_empty() {
                 self.last_model.clone_from(&response.model);
@@ -227,6 +229,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                     if !response.content.is_empty() {
                         self.request.messages.push(Message::new(Role::Assistant, response.content));
                     }
+                    self.request.resume = true;
                     continue;
                 }
                 _ => self.counters.continuations = 0,
