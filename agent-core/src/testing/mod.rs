@@ -31,6 +31,7 @@ pub fn text_response(text: impl Into<String>) -> ModelResponse {
         usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() },
         fallback_model: None,
         tool_input_errors: Vec::new(),
+        request_id: None,
     }
 }
 
