@@ -1,5 +1,6 @@
 //! `RunContext<D>`: what a tool or dynamic instruction can see of the run.
 
+use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
@@ -21,7 +22,11 @@ struct RunScope<D> {
     user_id: Option<Arc<str>>,
     agent_id: Option<Arc<str>>,
     session_state: Mutex<Map<String, Value>>,
+    metadata: Map<String, Value>,
     cancel: CancellationToken,
+    /// Run-wide state of the component running the agent (a team run, for
+    /// its leader's tools).
+    extension: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl<D> Clone for RunContext<D> {
@@ -45,7 +50,9 @@ impl<D> RunContext<D> {
             user_id: None,
             agent_id: None,
             session_state: Map::new(),
+            metadata: Map::new(),
             cancel: CancellationToken::new(),
+            extension: None,
         }
     }
 
@@ -95,6 +102,11 @@ impl<D> RunContext<D> {
         self.scope.session_state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The metadata the run was given ([`RunRequest::metadata`](crate::RunRequest::metadata)).
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.scope.metadata
+    }
+
     /// Whether the run was cancelled; long tools should check it and stop.
     pub fn is_cancelled(&self) -> bool {
         self.scope.cancel.is_cancelled()
@@ -120,6 +132,11 @@ impl<D> RunContext<D> {
     pub(crate) fn agent_id_arc(&self) -> Option<Arc<str>> {
         self.scope.agent_id.clone()
     }
+
+    /// The run-wide state of type `T` the run was started with, if any.
+    pub(crate) fn extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        Arc::clone(self.scope.extension.as_ref()?).downcast::<T>().ok()
+    }
 }
 
 pub(crate) struct RunContextBuilder<D> {
@@ -129,7 +146,9 @@ pub(crate) struct RunContextBuilder<D> {
     user_id: Option<Arc<str>>,
     agent_id: Option<Arc<str>>,
     session_state: Map<String, Value>,
+    metadata: Map<String, Value>,
     cancel: CancellationToken,
+    extension: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl<D> RunContextBuilder<D> {
@@ -153,6 +172,14 @@ impl<D> RunContextBuilder<D> {
         self.cancel = token;
         self
     }
+    pub(crate) fn metadata(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+    pub(crate) fn extension(mut self, extension: Option<Arc<dyn Any + Send + Sync>>) -> Self {
+        self.extension = extension;
+        self
+    }
     pub(crate) fn build(self) -> RunContext<D> {
         RunContext {
             scope: Arc::new(RunScope {
@@ -162,7 +189,9 @@ impl<D> RunContextBuilder<D> {
                 user_id: self.user_id,
                 agent_id: self.agent_id,
                 session_state: Mutex::new(self.session_state),
+                metadata: self.metadata,
                 cancel: self.cancel,
+                extension: self.extension,
             }),
             tool_call_id: None,
             retry: 0,

@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use crate::output::RunMetrics;
 
+/// Where a run sends its events while it is streamed.
+pub(crate) type EventSink = tokio::sync::mpsc::UnboundedSender<RunEvent>;
+
 /// One event of a streamed run.
 ///
 /// Serializes as the AgentOS API does: `{"event": "RunContent", "run_id": ...,
@@ -241,6 +244,13 @@ pub enum RunEventKind {
         /// Its output.
         content: Value,
     },
+    /// A workflow step paused for tool decisions; the workflow pauses with it.
+    StepPaused {
+        /// The step's name.
+        step_name: String,
+        /// Its position among its siblings.
+        step_index: usize,
+    },
     /// A workflow step failed (its error policy decides what happens next).
     StepError {
         /// The step's name.
@@ -341,6 +351,7 @@ impl RunEventKind {
             Self::StepStarted { .. } => "StepStarted",
             Self::StepCompleted { .. } => "StepCompleted",
             Self::StepError { .. } => "StepError",
+            Self::StepPaused { .. } => "StepPaused",
             Self::ParallelExecutionStarted { .. } => "ParallelExecutionStarted",
             Self::ParallelExecutionCompleted { .. } => "ParallelExecutionCompleted",
             Self::ConditionExecutionStarted { .. } => "ConditionExecutionStarted",
@@ -399,6 +410,12 @@ pub struct ToolExecution {
     /// The caller must execute the call.
     #[serde(default)]
     pub external_execution_required: bool,
+    /// The user's answer to a confirmation: `true` approved, `false` rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
+    /// The reason the user gave with a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_note: Option<String>,
     /// Metrics of the call, e.g. `{"duration": 0.012}` in seconds.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, f64>,

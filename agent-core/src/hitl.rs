@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::event::ToolExecution;
 use crate::message::{ContentBlock, Message, ToolResultContent, Usage};
 
 /// Why a tool call is waiting for the user.
@@ -89,39 +90,74 @@ impl ToolDecision {
 
 /// Everything a paused run needs to continue, in this process or another.
 ///
+/// Opaque: read it through its accessors, continue it with `continue_run`.
 /// Serializable: stores keep it with the run record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PausedRun {
-    /// The run's id.
-    pub run_id: String,
-    /// The session, if any.
-    pub session_id: Option<String>,
-    /// The user, if any.
-    pub user_id: Option<String>,
+    pub(crate) run_id: String,
+    pub(crate) session_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// The run's input as text.
-    pub input: String,
+    pub(crate) input: String,
     /// The messages of the conversation before this run (history), as sent to
     /// the model. Empty when the agent has a store: history is reloaded.
     #[serde(default)]
-    pub history: Vec<Message>,
+    pub(crate) history: Vec<Message>,
     /// The messages the run has added, ending with the assistant message whose
     /// tool calls are pending.
-    pub messages: Vec<Message>,
+    pub(crate) messages: Vec<Message>,
     /// Results already computed for that assistant message's tool calls.
-    pub resolved: Vec<ContentBlock>,
+    pub(crate) resolved: Vec<ContentBlock>,
     /// The calls waiting for the user, in call order.
-    pub pending: Vec<PendingToolCall>,
+    pub(crate) pending: Vec<PendingToolCall>,
     /// Loop counters, so limits hold across the pause.
-    pub counters: LoopCounters,
+    pub(crate) counters: LoopCounters,
     /// When the run started, unix seconds.
     #[serde(default)]
-    pub created_at: i64,
+    pub(crate) created_at: i64,
+    /// Where a workflow stood when one of its steps paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) position: Option<Value>,
+    /// Tool executions of the run so far, in call order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tools: Vec<ToolExecution>,
 }
 
 impl PausedRun {
+    /// The paused run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Its session, if any.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// The user it runs for, if known.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// Its input, as text.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The calls it waits on directly, in call order (see
+    /// [`PausedRun::actionable_calls`] for what the user decides on).
+    pub fn pending(&self) -> &[PendingToolCall] {
+        &self.pending
+    }
+
+    /// When the run started, unix seconds.
+    pub fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
     /// The calls the user must decide on: the pending calls, with calls that a
-    /// tool deferred to a nested run (a team member) replaced by that run's
-    /// own pending calls.
+    /// tool deferred to a nested run (a team member, a workflow step) replaced
+    /// by that run's own pending calls.
     pub fn actionable_calls(&self) -> Vec<PendingToolCall> {
         let mut calls = Vec::new();
         for pending in &self.pending {
@@ -145,17 +181,17 @@ impl PendingToolCall {
 
 /// Counters the loop keeps against its limits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoopCounters {
+pub(crate) struct LoopCounters {
     /// Model turns so far.
-    pub turns: u32,
+    pub(crate) turns: u32,
     /// `pause_turn` continuations so far.
-    pub continuations: u32,
+    pub(crate) continuations: u32,
     /// Tool calls so far.
-    pub tool_calls: u32,
+    pub(crate) tool_calls: u32,
     /// Retryable failures per tool name.
-    pub retries: BTreeMap<String, u32>,
+    pub(crate) retries: BTreeMap<String, u32>,
     /// Structured-output parse failures so far.
-    pub output_retries: u32,
+    pub(crate) output_retries: u32,
     /// Usage so far.
-    pub usage: Usage,
+    pub(crate) usage: Usage,
 }

@@ -11,11 +11,16 @@ mod error;
 mod event;
 mod hitl;
 pub mod knowledge;
+mod limits;
 pub mod memory;
 pub(crate) mod message;
 mod model;
 mod output;
+mod persist;
+mod request;
+mod runnable;
 mod session;
+mod stream;
 mod team;
 pub mod tool;
 mod workflow;
@@ -23,27 +28,47 @@ mod workflow;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use agent::{Agent, AgentBuilder, HookAction, RunInput, RunOptions, RunStream};
+pub use agent::{Agent, AgentBuilder, HookAction};
 pub use context::RunContext;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use event::{EventScope, RunEvent, RunEventKind, ToolExecution};
-pub use hitl::{Decision, LoopCounters, PausedRun, PendingKind, PendingToolCall, ToolDecision};
+pub use hitl::{Decision, PausedRun, PendingKind, PendingToolCall, ToolDecision};
+pub use limits::{UsageLimit, UsageLimits, UsageSoFar};
 pub use message::{
-    ContentBlock, MESSAGE_FORMAT_VERSION, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason,
-    ToolCall, ToolResultContent, Usage, VersionedMessages,
+    ContentBlock, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason, ToolCall, ToolResultContent,
+    Usage,
 };
 pub use model::{
-    IntoModel, Model, ModelError, ModelErrorKind, ModelEvent, ModelEventStream, ModelRequest, ModelResponse,
-    ToolChoice, ToolInputError, response_events,
+    IntoModel, Model, ModelError, ModelErrorKind, ModelEvent, ModelEventStream, ModelPricing, ModelRequest,
+    ModelResponse, ToolChoice, ToolInputError,
 };
-pub use output::{RunMetrics, RunOutput, ToolMetrics, TypedRunOutput};
+pub use output::{RunMetrics, RunOutput, ToolMetrics};
+pub use persist::IntoStore;
+pub use request::{ContinueFrom, RunInput, RunRequest};
+pub use runnable::{RunContent, Runnable};
 pub use session::{
     InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary,
-    SessionType, SortOrder, StoreError, paginate, unix_now,
+    SessionType, SortOrder, StoreError,
 };
-pub use team::{Member, Team, TeamBuilder, TeamMode};
+pub use stream::RunStream;
+pub use team::{MemberInfo, Team, TeamBuilder, TeamMode};
 pub use tool::{FnTool, IntoToolkit, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
-pub use workflow::{OnError, Step, StepError, StepInput, StepOutput, Workflow, WorkflowBuilder, WorkflowOutput};
+pub use workflow::{OnError, Step, StepError, StepInput, StepKindName, StepOutput, Workflow, WorkflowBuilder};
+
+/// Helpers for the sibling crates (`agent-claude`, `agent-memory`,
+/// `agent-os`): the persisted message format, paging, clocks, replaying a
+/// response as events. Not part of the API users build on; it may change
+/// without notice.
+#[doc(hidden)]
+pub mod support {
+    pub use crate::message::{MESSAGE_FORMAT_VERSION, VersionedMessages};
+    pub use crate::model::response_events;
+    pub use crate::request::RunJob;
+    pub use crate::knowledge::fusion_support::*;
+    pub use crate::memory::store::check_owner;
+    pub use crate::session::{paginate, unix_now};
+    pub use crate::tool::schema::schema_for;
+}
 
 /// Re-exported so users need no direct dependency for the common derives.
 pub use schemars;

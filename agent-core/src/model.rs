@@ -24,6 +24,11 @@ pub trait Model: Send + Sync + 'static {
     /// The provider's name, such as `anthropic`.
     fn provider(&self) -> &str;
 
+    /// The model's prices, when known; usage limits on cost need them.
+    fn pricing(&self) -> Option<ModelPricing> {
+        None
+    }
+
     /// Sends one request and waits for the whole response.
     ///
     /// # Errors
@@ -43,6 +48,30 @@ pub trait Model: Send + Sync + 'static {
     async fn stream(&self, request: &ModelRequest) -> Result<ModelEventStream, ModelError> {
         let response = self.request(request).await?;
         Ok(Box::pin(futures::stream::iter(response_events(response).into_iter().map(Ok))))
+    }
+}
+
+/// A model's prices in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelPricing {
+    /// Uncached input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Input tokens written to the cache.
+    pub cache_write: f64,
+    /// Input tokens read from the cache.
+    pub cache_read: f64,
+}
+
+impl ModelPricing {
+    /// The cost of `usage` in US dollars.
+    pub fn cost_usd(&self, usage: &Usage) -> f64 {
+        (usage.input_tokens as f64 * self.input
+            + usage.output_tokens as f64 * self.output
+            + usage.cache_creation_input_tokens as f64 * self.cache_write
+            + usage.cache_read_input_tokens as f64 * self.cache_read)
+            / 1_000_000.0
     }
 }
 
@@ -100,6 +129,9 @@ impl<M: Model + ?Sized> Model for SharedModel<M> {
     }
     fn provider(&self) -> &str {
         self.0.provider()
+    }
+    fn pricing(&self) -> Option<ModelPricing> {
+        self.0.pricing()
     }
     async fn request(&self, request: &ModelRequest) -> Result<ModelResponse, ModelError> {
         self.0.request(request).await

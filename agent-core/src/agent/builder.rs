@@ -14,7 +14,9 @@ use crate::event::EventScope;
 use crate::knowledge::{Knowledge, knowledge_tools};
 use crate::memory::{MemoryManager, SessionSummarizer};
 use crate::message::{ToolCall, ToolResultContent};
+use crate::limits::UsageLimits;
 use crate::model::{IntoModel, Model, ToolChoice};
+use crate::persist::IntoStore;
 use crate::session::{SessionStore, SessionType};
 use crate::tool::{IntoToolkit, Tool};
 
@@ -54,7 +56,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
     }
 
     /// Starts building an agent whose dependencies are given per run
-    /// ([`RunOptions::deps`](super::RunOptions::deps)).
+    /// ([`RunRequest::deps`](crate::RunRequest::deps)).
     pub fn builder_without_deps(model: impl IntoModel) -> AgentBuilder<D> {
         AgentBuilder::new(model.into_model(), None)
     }
@@ -119,15 +121,9 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
         self
     }
 
-    /// Adds a tool.
+    /// Adds a tool: a value, or a shared `Arc` of one.
     pub fn tool(mut self, tool: impl Tool<D>) -> Self {
         self.tools.push(Arc::new(tool));
-        self
-    }
-
-    /// Adds a shared tool.
-    pub fn tool_arc(mut self, tool: Arc<dyn Tool<D>>) -> Self {
-        self.tools.push(tool);
         self
     }
 
@@ -220,15 +216,17 @@ impl<D: Send + Sync + 'static> AgentBuilder<D> {
         self
     }
 
-    /// Keep sessions in this store; runs with a session id load and save history.
-    pub fn store(mut self, store: impl SessionStore) -> Self {
-        self.store = Some(Arc::new(store));
+    /// Keep sessions in this store (a value, or a shared `Arc`); runs with a
+    /// session id load and save history.
+    pub fn store(mut self, store: impl IntoStore) -> Self {
+        self.store = Some(store.into_store());
         self
     }
 
-    /// Keep sessions in this shared store.
-    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.store = Some(store);
+    /// Usage limits for every run (tokens, tool calls, cost); a run's own
+    /// [`RunRequest::limits`](crate::RunRequest::limits) replace them.
+    pub fn usage_limits(mut self, limits: UsageLimits) -> Self {
+        self.settings.usage_limits = Some(limits);
         self
     }
 

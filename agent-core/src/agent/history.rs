@@ -1,44 +1,31 @@
-//! Loading a session's history before a run and saving the run after it.
+//! A run's history: loaded from the session before it, closed (no tool call
+//! without its result) when it fails.
 
-use serde_json::{Map, Value};
+use std::collections::HashSet;
 
-use super::run::Run;
-use super::{AgentInner, RunOptions};
-use crate::error::{Error, Result};
-use crate::hitl::PausedRun;
+use super::AgentInner;
+use crate::error::Error;
 use crate::message::{ContentBlock, Message, Role, ToolResultContent};
-use crate::session::{RunRecord, RunStatus, Session, StoreError, unix_now};
+use crate::persist::SessionSlot;
+use crate::session::{RunRecord, RunStatus, StoreError};
 
-/// What a run starts from.
-pub(super) struct Loaded {
-    pub(super) session: Option<Session>,
-    pub(super) messages: Vec<Message>,
-    pub(super) state: Map<String, Value>,
-}
-
-/// Loads the session and its recent history, unless the options give them.
-pub(super) async fn load<D>(agent: &AgentInner<D>, options: &RunOptions<D>) -> Result<Loaded> {
-    let mut loaded = Loaded { session: None, messages: Vec::new(), state: Map::new() };
-    if let (Some(store), Some(session_id)) = (&agent.store, &options.session_id) {
-        loaded.session = store.session(session_id).await?;
-        if options.history.is_none() {
-            let runs = store.runs(session_id, agent.settings.history_runs).await?;
-            loaded.messages = history_messages(&runs, agent.settings.history_runs);
-            if let Some(budget) = agent.settings.history_token_budget {
-                trim_to_budget(&mut loaded.messages, budget);
-            }
-        }
-        if let Some(session) = &loaded.session {
-            loaded.state = session.state.clone();
-        }
+/// The history a run starts from: the given messages, or the session's
+/// recent finished runs, trimmed to the agent's token budget.
+pub(super) async fn load<D>(
+    agent: &AgentInner<D>,
+    slot: Option<&SessionSlot>,
+    given: Option<Vec<Message>>,
+) -> Result<Vec<Message>, StoreError> {
+    if let Some(history) = given {
+        return Ok(history);
     }
-    if let Some(history) = &options.history {
-        loaded.messages = history.clone();
+    let (Some(store), Some(slot)) = (&agent.store, slot) else { return Ok(Vec::new()) };
+    let runs = store.runs(&slot.session.session_id, agent.settings.history_runs).await?;
+    let mut messages = history_messages(&runs, agent.settings.history_runs);
+    if let Some(budget) = agent.settings.history_token_budget {
+        trim_to_budget(&mut messages, budget);
     }
-    if let Some(state) = &options.session_state {
-        loaded.state = state.clone();
-    }
-    Ok(loaded)
+    Ok(messages)
 }
 
 /// The messages of the last `last` finished runs, oldest first. Paused and
@@ -79,67 +66,37 @@ pub(crate) fn estimate_tokens(message: &Message) -> usize {
 }
 
 /// Gives every tool call of the run that has no result an error result, so a
-/// failed or cancelled run leaves a valid conversation behind.
+/// failed or cancelled run leaves a valid conversation behind. Calls are
+/// matched by id across all of the run's messages; the results go right after
+/// the assistant message that made the calls (merged into the user message
+/// there, when there is one), as the API requires.
 pub(super) fn close_open_tool_calls(messages: &mut Vec<Message>, from: usize, error: &Error) {
-    let Some(last) = messages.get(from..).and_then(|run| run.last()) else { return };
-    if last.role != Role::Assistant {
-        return;
-    }
-    let open: Vec<String> = last.tool_calls().map(|call| call.id.to_owned()).collect();
-    if open.is_empty() {
-        return;
-    }
-    let message = format!("the run ended before this tool call completed: {error}");
-    let results = open
-        .into_iter()
-        .map(|id| ContentBlock::tool_result(id, ToolResultContent::Text(message.clone()), true))
+    let run = from.min(messages.len());
+    let answered: HashSet<String> = messages[run..]
+        .iter()
+        .flat_map(|message| message.content.iter())
+        .filter_map(|block| match block {
+            ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.clone()),
+            _ => None,
+        })
         .collect();
-    messages.push(Message::new(Role::User, results));
-}
-
-impl<D: Send + Sync + 'static> Run<'_, D> {
-    /// Saves the run and its session, when the agent has a store and the run a
-    /// session id.
-    pub(super) async fn save(
-        &mut self,
-        status: RunStatus,
-        output: Option<String>,
-        error: Option<String>,
-        paused: Option<PausedRun>,
-    ) -> Result<(), StoreError> {
-        let (Some(store), Some(session_id)) = (&self.agent.store, self.ctx.session_id()) else { return Ok(()) };
-        let now = unix_now();
-        let mut session = self.session.take().unwrap_or_else(|| Session::new(session_id, self.agent.session_type));
-        if session.component_id.is_none() {
-            session.component_id = self.agent.id.as_deref().map(str::to_owned);
-        }
-        if session.user_id.is_none() {
-            session.user_id.clone_from(&self.user_id);
-        }
-        session.state = self.ctx.session_state().clone();
-        if let Some(summary) = self.new_summary.take() {
-            session.summary = Some(summary);
-        }
-        session.updated_at = now;
-        let record = RunRecord {
-            run_id: self.ctx.run_id().to_owned(),
-            session_id: session_id.to_owned(),
-            parent_run_id: self.parent_run_id.clone(),
-            component_id: self.agent.id.as_deref().map(str::to_owned),
-            user_id: self.user_id.clone(),
-            status,
-            input: self.input_text.clone(),
-            output,
-            messages: self.request.messages[self.history_len..].to_vec(),
-            events: Vec::new(),
-            metrics: serde_json::to_value(&self.metrics).unwrap_or(Value::Null),
-            paused,
-            error,
-            created_at: self.created_at,
-            updated_at: now,
+    let note = format!("the run ended before this tool call completed: {}", error.report());
+    let mut index = run;
+    while index < messages.len() {
+        let open: Vec<String> = if messages[index].role == Role::Assistant {
+            messages[index].tool_calls().map(|call| call.id.to_owned()).filter(|id| !answered.contains(id)).collect()
+        } else {
+            Vec::new()
         };
-        let saved = store.save_run(&session, &record).await;
-        self.session = Some(session);
-        saved
+        if !open.is_empty() {
+            let results = open
+                .into_iter()
+                .map(|id| ContentBlock::tool_result(id, ToolResultContent::Text(note.clone()), true));
+            match messages.get_mut(index + 1) {
+                Some(next) if next.role == Role::User => next.content.extend(results),
+                _ => messages.insert(index + 1, Message::new(Role::User, results.collect())),
+            }
+        }
+        index += 1;
     }
 }

@@ -1,33 +1,38 @@
 //! `Agent`: a model, instructions and tools, run by the tool-runner loop.
 
 mod builder;
-mod continue_run;
+mod call;
+mod decide;
 mod execute;
 pub(crate) mod history;
 mod hooks;
-pub(crate) mod run;
-mod stream;
-mod structured;
+mod resume;
+mod run;
+mod state;
+pub(crate) mod structured;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
-use tokio_util::sync::CancellationToken;
 
 use crate::context::RunContext;
+use crate::error::{Error, Result};
 use crate::event::EventScope;
+use crate::hitl::{PausedRun, ToolDecision};
 use crate::knowledge::Knowledge;
+use crate::limits::UsageLimits;
 use crate::memory::{MemoryManager, SessionSummarizer};
-use crate::message::{ContentBlock, Message, Role};
 use crate::model::{Model, ToolChoice};
-use crate::session::{SessionStore, SessionType};
+use crate::output::RunOutput;
+use crate::request::{ContinueFrom, RunInput, RunJob, RunRequest};
+use crate::runnable::Runnable;
+use crate::session::{RunStatus, SessionStore, SessionType};
 use crate::tool::{Tool, ToolDef};
 
 pub use builder::AgentBuilder;
 pub use hooks::{HookAction, PostToolHook, PreToolHook};
-pub use stream::RunStream;
-pub(crate) use structured::parse_answer;
 
 /// An agent: a model with instructions and tools, run by the tool-runner loop.
 ///
@@ -59,7 +64,7 @@ pub(crate) use structured::parse_answer;
 /// # Ok::<_, agent_core::Error>(()) }).unwrap();
 /// ```
 pub struct Agent<D = ()> {
-    inner: Arc<AgentInner<D>>,
+    pub(crate) inner: Arc<AgentInner<D>>,
 }
 
 impl<D> Clone for Agent<D> {
@@ -130,6 +135,7 @@ pub(crate) struct Settings {
     pub(crate) history_token_budget: Option<usize>,
     pub(crate) memories_in_context: usize,
     pub(crate) summary_in_context: bool,
+    pub(crate) usage_limits: Option<UsageLimits>,
 }
 
 /// Default limit on model turns per run.
@@ -159,11 +165,105 @@ impl Default for Settings {
             history_token_budget: None,
             memories_in_context: 10,
             summary_in_context: false,
+            usage_limits: None,
         }
     }
 }
 
+impl<D> AgentInner<D> {
+    /// The position of the tool with this name.
+    pub(crate) fn tool_index(&self, name: &str) -> Option<usize> {
+        self.tool_defs.iter().position(|def| def.name == name)
+    }
+}
+
 impl<D: Send + Sync + 'static> Agent<D> {
+    /// Starts building a run on `input`; await it for the output.
+    ///
+    /// # Errors
+    ///
+    /// When awaited, see [`Error`]: the model failed, a limit was hit, a tool
+    /// failed fatally, the model refused, the store failed; a session id
+    /// without a store is [`Error::Config`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use agent_core::testing::{ScriptedModel, Turn};
+    /// use agent_core::{Agent, FnTool, ToolError};
+    /// use serde_json::json;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City {
+    ///     city: String,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let model = ScriptedModel::new([
+    ///     Turn::tool_call("c1", "get_weather", json!({"city": "Paris"})),
+    ///     Turn::text("It is sunny in Paris."),
+    /// ]);
+    /// let weather = FnTool::new("get_weather", "Weather in a city.", |_ctx, args: City| async move {
+    ///     Ok::<_, ToolError>(format!("Sunny in {}", args.city))
+    /// });
+    /// let agent = Agent::builder(model.clone()).tool(weather).build()?;
+    /// let output = agent.run("Weather in Paris?").await?;
+    /// assert_eq!(output.content, "It is sunny in Paris.");
+    /// assert_eq!(output.tools[0].result.as_deref(), Some("Sunny in Paris"));
+    /// model.assert_complete();
+    /// # Ok::<_, agent_core::Error>(()) }).unwrap();
+    /// ```
+    pub fn run(&self, input: impl Into<RunInput>) -> RunRequest<D> {
+        Runnable::run(self, input)
+    }
+
+    /// Starts building the continuation of a paused run, with the user's
+    /// decision on every pending call; await it to run to the end (or the
+    /// next pause). `from` is the paused output, its [`PausedRun`], or a
+    /// `(session_id, run_id)` pair kept in the agent's store (from this
+    /// process or another).
+    ///
+    /// # Errors
+    ///
+    /// When awaited: [`Error::Continue`] when the run is not paused, is not in
+    /// the store, or a pending call has no decision (or a decision names no
+    /// pending call); otherwise as for [`Agent::run`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use agent_core::testing::{ScriptedModel, Turn};
+    /// use agent_core::{Agent, FnTool, ToolDecision, ToolError};
+    /// use serde_json::json;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Path {
+    ///     path: String,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let model = ScriptedModel::new([
+    ///     Turn::tool_call("c1", "delete", json!({"path": "/tmp/x"})),
+    ///     Turn::text("Deleted."),
+    /// ]);
+    /// let delete = FnTool::new("delete", "Delete a file.", |_ctx, args: Path| async move {
+    ///     Ok::<_, ToolError>(format!("deleted {}", args.path))
+    /// })
+    /// .with_def(|def| def.requires_confirmation(true));
+    /// let agent = Agent::builder(model).tool(delete).build()?;
+    ///
+    /// let output = agent.run("Delete /tmp/x").await?;
+    /// assert!(output.is_paused());
+    /// let decisions = output.pending_tool_calls().iter().map(|call| ToolDecision::approve(&call.tool_call_id)).collect();
+    /// let output = agent.continue_run(&output, decisions).await?;
+    /// assert_eq!(output.content, "Deleted.");
+    /// assert_eq!(output.tools[0].confirmed, Some(true));
+    /// # Ok::<_, agent_core::Error>(()) }).unwrap();
+    /// ```
+    pub fn continue_run(&self, from: impl Into<ContinueFrom>, decisions: Vec<ToolDecision>) -> RunRequest<D> {
+        Runnable::continue_run(self, from, decisions)
+    }
+
     /// The agent's id, if set.
     pub fn id(&self) -> Option<&str> {
         self.inner.id.as_deref()
@@ -189,141 +289,78 @@ impl<D: Send + Sync + 'static> Agent<D> {
         &self.inner.tool_defs
     }
 
+    /// The static parts of the agent's instructions, in order (parts computed
+    /// per run are left out).
+    pub fn instructions(&self) -> Vec<&str> {
+        self.inner
+            .instructions
+            .iter()
+            .filter_map(|part| match part {
+                Instructions::Static(text) => Some(text.as_str()),
+                Instructions::Dynamic(_) => None,
+            })
+            .collect()
+    }
+
     /// The store the agent keeps sessions in, if any.
     pub fn store(&self) -> Option<&Arc<dyn SessionStore>> {
         self.inner.store.as_ref()
     }
-}
 
-/// What a run starts from: text, or content blocks (images, documents).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunInput {
-    pub(crate) content: Vec<ContentBlock>,
-}
-
-impl RunInput {
-    /// The input as a user message.
-    pub fn into_message(self) -> Message {
-        Message::new(Role::User, self.content)
+    /// Whether the agent remembers facts about users ([`AgentBuilder::memory`]).
+    pub fn has_memory(&self) -> bool {
+        self.inner.memory.is_some()
     }
 
-    /// The input's text blocks, joined.
-    pub fn text(&self) -> String {
-        crate::message::blocks_text(&self.content)
+    /// Whether the agent searches a knowledge base, as a tool or as context.
+    pub fn has_knowledge(&self) -> bool {
+        self.inner.knowledge_context.is_some() || self.inner.tool_defs.iter().any(|def| def.name == "search_knowledge")
+    }
+
+    /// The loop's limit on model turns per run.
+    pub fn max_turns(&self) -> u32 {
+        self.inner.settings.max_turns
     }
 }
 
-impl From<&str> for RunInput {
-    fn from(text: &str) -> Self {
-        Self { content: vec![ContentBlock::text(text)] }
+impl<D: Send + Sync + 'static> Runnable<D> for Agent<D> {
+    type Content = String;
+
+    fn kind(&self) -> SessionType {
+        self.inner.session_type
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.inner.id.as_deref()
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+
+    fn execute(&self, job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
+        let agent = self.clone();
+        Box::pin(async move { agent.execute_job(job).await })
     }
 }
 
-impl From<String> for RunInput {
-    fn from(text: String) -> Self {
-        Self { content: vec![ContentBlock::text(text)] }
-    }
-}
-
-impl From<&String> for RunInput {
-    fn from(text: &String) -> Self {
-        Self::from(text.as_str())
-    }
-}
-
-impl From<Vec<ContentBlock>> for RunInput {
-    fn from(content: Vec<ContentBlock>) -> Self {
-        Self { content }
-    }
-}
-
-impl From<Message> for RunInput {
-    fn from(message: Message) -> Self {
-        Self { content: message.content }
-    }
-}
-
-/// Per-run settings: session, user, dependencies, cancellation.
-pub struct RunOptions<D = ()> {
-    pub(crate) session_id: Option<String>,
-    pub(crate) user_id: Option<String>,
-    pub(crate) deps: Option<Arc<D>>,
-    pub(crate) cancel: Option<CancellationToken>,
-    pub(crate) session_state: Option<Map<String, Value>>,
-    pub(crate) history: Option<Vec<Message>>,
-    pub(crate) parent_run_id: Option<String>,
-    pub(crate) run_id: Option<Arc<str>>,
-}
-
-impl<D> Default for RunOptions<D> {
-    fn default() -> Self {
-        Self {
-            session_id: None,
-            user_id: None,
-            deps: None,
-            cancel: None,
-            session_state: None,
-            history: None,
-            parent_run_id: None,
-            run_id: None,
-        }
-    }
-}
-
-impl<D> RunOptions<D> {
-    /// Default options: no session, the agent's dependencies.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Run within this session: history is loaded from and the run saved to
-    /// the agent's store.
-    #[must_use]
-    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
-        self.session_id = Some(session_id.into());
-        self
-    }
-
-    /// The user the run is for.
-    #[must_use]
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    /// Dependencies for this run, instead of the agent's.
-    #[must_use]
-    pub fn deps(mut self, deps: D) -> Self {
-        self.deps = Some(Arc::new(deps));
-        self
-    }
-
-    /// A token that cancels the run when cancelled. The run then ends with
-    /// [`Error::Cancelled`](crate::Error::Cancelled) and is saved as cancelled.
-    #[must_use]
-    pub fn cancel_token(mut self, token: CancellationToken) -> Self {
-        self.cancel = Some(token);
-        self
-    }
-
-    /// Session state to start from, instead of the stored one.
-    #[must_use]
-    pub fn session_state(mut self, state: Map<String, Value>) -> Self {
-        self.session_state = Some(state);
-        self
-    }
-
-    /// Earlier messages to send before the input, instead of the stored history.
-    #[must_use]
-    pub fn history(mut self, messages: Vec<Message>) -> Self {
-        self.history = Some(messages);
-        self
-    }
-
-    /// The run that started this one (a team leader's run, for a member).
-    #[must_use]
-    pub fn parent_run_id(mut self, run_id: impl Into<String>) -> Self {
-        self.parent_run_id = Some(run_id.into());
-        self
+/// A paused run kept in a store.
+pub(crate) async fn load_paused(
+    store: Option<&Arc<dyn SessionStore>>,
+    session_id: &str,
+    run_id: &str,
+) -> Result<PausedRun> {
+    let store = store.ok_or_else(|| Error::Continue("there is no store to load the paused run from".into()))?;
+    let record = store
+        .run(session_id, run_id)
+        .await?
+        .ok_or_else(|| Error::Continue(format!("run `{run_id}` not found in session `{session_id}`")))?;
+    match (record.status, record.paused) {
+        (RunStatus::Paused, Some(paused)) => Ok(paused),
+        (status, _) => Err(Error::Continue(format!("run `{run_id}` is {}, not paused", status.as_str()))),
     }
 }

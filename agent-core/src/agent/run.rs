@@ -1,49 +1,30 @@
-//! The tool-runner loop: call the model, run the tools it asks for, repeat.
+//! The tool-runner loop: call the model, decide, run the tools it asks for,
+//! repeat; a continued run enters the same loop at the tool step.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::sync::mpsc::UnboundedSender;
+use serde_json::Value;
 use tokio::time::Instant;
 
-use super::execute::TurnEnd;
-use super::structured::Structured;
-use super::{Agent, AgentInner, Instructions, RunInput, RunOptions};
+use super::decide::{Answered, Failure, Limits, Next, decide, may_call_model};
+use super::execute::{StepEnd, ToolStep};
+use super::resume::match_decisions;
+use super::state::{Run, event_of};
+use super::{Agent, AgentInner, Instructions};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::event::{EventScope, RunEvent, RunEventKind};
+use crate::event::{EventSink, RunEventKind};
 use crate::hitl::{LoopCounters, PausedRun};
-use crate::message::{ContentBlock, Message, Role, StopReason, ToolResultContent};
-use crate::model::{ModelError, ModelErrorKind, ModelEvent, ModelRequest, ModelResponse};
+use crate::limits::Budget;
+use crate::message::{ContentBlock, Message, Role, StopReason};
+use crate::model::{ModelError, ModelErrorKind, ModelEvent, ModelRequest, ModelResponse, ToolChoice};
 use crate::output::{RunMetrics, RunOutput};
-use crate::session::{RunStatus, Session, unix_now};
-
-pub(crate) type EventSink = UnboundedSender<RunEvent>;
-
-/// One run in progress: the conversation sent to the model and the loop's state.
-pub(crate) struct Run<'a, D> {
-    pub(super) agent: &'a AgentInner<D>,
-    pub(super) ctx: RunContext<D>,
-    pub(super) request: ModelRequest,
-    /// `request.messages[..history_len]` is history; the rest is this run's.
-    pub(super) history_len: usize,
-    pub(super) counters: LoopCounters,
-    pub(super) metrics: RunMetrics,
-    pub(super) started: Instant,
-    pub(super) created_at: i64,
-    pub(super) events: Option<EventSink>,
-    pub(super) input_text: String,
-    pub(super) structured: Option<&'a Structured>,
-    pub(super) tool_cache: HashMap<String, ToolResultContent>,
-    pub(super) session: Option<Session>,
-    pub(super) user_id: Option<String>,
-    pub(super) parent_run_id: Option<String>,
-    pub(super) last_model: String,
-    pub(super) stop_reason: StopReason,
-    /// A summary written after this run, saved with the session.
-    pub(super) new_summary: Option<crate::session::SessionSummary>,
-}
+use crate::persist::{SessionSlot, run_record};
+use crate::request::{Origin, RunJob, RunOptions, Start};
+use crate::runnable::RunContent;
+use crate::session::{RunStatus, unix_now};
 
 /// How the loop ended when it did not fail.
 pub(crate) enum Outcome {
@@ -52,86 +33,123 @@ pub(crate) enum Outcome {
 }
 
 impl<D: Send + Sync + 'static> Agent<D> {
-    /// Runs the agent on `input` until it answers.
-    ///
-    /// # Errors
-    ///
-    /// See [`Error`]: the model failed, a limit was hit, a tool failed fatally,
-    /// the model refused, the store failed.
-    pub async fn run(&self, input: impl Into<RunInput>) -> Result<RunOutput> {
-        self.run_with(input, RunOptions::new()).await
+    /// Runs a job: a new run from input, or a paused run continued.
+    pub(crate) async fn execute_job(&self, job: RunJob<D>) -> Result<RunOutput<Value>> {
+        let RunJob { start, mut options, events } = job;
+        match start {
+            Start::Input(input) => {
+                let mut run = Run::prepare(&self.inner, options, events).await?;
+                run.input_text = input.text();
+                run.request.messages.push(input.into_message());
+                run.emit_started();
+                run.recall().await;
+                let result = run.drive(None).await;
+                run.finish(result).await
+            }
+            Start::Continue { from, decisions } => {
+                let paused = self.paused_run(from.0, &options).await?;
+                let decisions = match_decisions(&paused, decisions)?;
+                if options.session_id.is_none() {
+                    options.session_id.clone_from(&paused.session_id);
+                }
+                if options.user_id.is_none() {
+                    options.user_id.clone_from(&paused.user_id);
+                }
+                if options.history.is_none() && !(self.inner.store.is_some() && options.session_id.is_some()) {
+                    options.history = Some(paused.history.clone());
+                }
+                options.run_id = Some(Arc::from(paused.run_id.as_str()));
+                let mut run = Run::prepare(&self.inner, options, events).await?;
+                run.input_text.clone_from(&paused.input);
+                run.counters = paused.counters.clone();
+                run.created_at = paused.created_at;
+                run.tools.clone_from(&paused.tools);
+                run.request.messages.extend(paused.messages.iter().cloned());
+                run.emit(RunEventKind::RunContinued {});
+                run.recall().await;
+                let result = match run.resumed_step(&paused, decisions) {
+                    Ok(step) => run.drive(Some(step)).await,
+                    Err(error) => Err(error),
+                };
+                run.finish(result).await
+            }
+        }
     }
 
-    /// Runs the agent with per-run options (session, user, dependencies,
-    /// cancellation).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Agent::run`]; [`Error::Cancelled`] when the token is cancelled.
-    pub async fn run_with(&self, input: impl Into<RunInput>, options: RunOptions<D>) -> Result<RunOutput> {
-        self.start(input.into(), options, None, None).await
-    }
-
-    pub(crate) async fn start(
-        &self,
-        input: RunInput,
-        options: RunOptions<D>,
-        events: Option<EventSink>,
-        structured: Option<&Structured>,
-    ) -> Result<RunOutput> {
-        let run_id: Arc<str> = options.run_id.clone().unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().to_string()));
-        let mut run = Run::prepare(&self.inner, run_id, options, events, structured).await?;
-        run.input_text = input.text();
-        run.request.messages.push(input.into_message());
-        run.emit_started();
-        run.recall().await;
-        let result = run.drive().await;
-        run.finish(result).await
+    /// The paused run to continue: the one given, or the one in the store.
+    async fn paused_run(&self, from: Origin, options: &RunOptions<D>) -> Result<PausedRun> {
+        match from {
+            Origin::Paused(paused) => Ok(*paused),
+            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
+            Origin::Stored { session_id, run_id } => {
+                let session_id = options.session_id.clone().unwrap_or(session_id);
+                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
+            }
+        }
     }
 }
 
 impl<'a, D: Send + Sync + 'static> Run<'a, D> {
     pub(super) async fn prepare(
         agent: &'a AgentInner<D>,
-        run_id: Arc<str>,
         mut options: RunOptions<D>,
         events: Option<EventSink>,
-        structured: Option<&'a Structured>,
     ) -> Result<Self> {
         let deps =
             options.deps.take().or_else(|| agent.deps.clone()).ok_or_else(|| {
-                Error::Config("no dependencies: give them to the builder or in RunOptions::deps".into())
+                Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
             })?;
-        let loaded = super::history::load(agent, &options).await?;
-        let session_id: Option<Arc<str>> = options.session_id.map(Arc::from);
-        let user_id = options.user_id.or_else(|| loaded.session.as_ref().and_then(|s| s.user_id.clone()));
+        let slot = match (&agent.store, &options.session_id) {
+            (Some(store), Some(session_id)) => Some(
+                SessionSlot::open(Arc::clone(store), session_id, agent.session_type, agent.id.as_deref()).await?,
+            ),
+            (None, Some(session_id)) => {
+                return Err(Error::Config(format!(
+                    "the run has session `{session_id}` but the agent has no store to keep it in; \
+                     add one with `.store(..)` on the builder"
+                )));
+            }
+            _ => None,
+        };
+        let history = super::history::load(agent, slot.as_ref(), options.history.take()).await?;
+        let session = slot.as_ref().map(|slot| &slot.session);
+        let user_id = options.user_id.take().or_else(|| session.and_then(|s| s.user_id.clone()));
+        let state = match options.session_state.take() {
+            Some(state) => state,
+            None => session.map(|s| s.state.clone()).unwrap_or_default(),
+        };
+        let run_id = options.run_id_or_new();
         let mut builder = RunContext::builder(deps, run_id)
-            .session_id(session_id)
+            .session_id(options.session_id.map(Arc::from))
             .user_id(user_id.as_deref().map(Arc::from))
             .agent_id(agent.id.clone())
-            .session_state(loaded.state);
+            .session_state(state)
+            .metadata(options.metadata.clone())
+            .extension(options.extension.take());
         if let Some(token) = options.cancel {
             builder = builder.cancel(token);
         }
         let ctx = builder.build();
         let mut instructions = system_prompt(agent, &ctx);
         if agent.settings.summary_in_context
-            && let Some(summary) = loaded.session.as_ref().and_then(|s| s.summary.as_ref())
+            && let Some(summary) = session.and_then(|s| s.summary.as_ref())
         {
             append_section(&mut instructions, &format!("Summary of the conversation so far:\n{}", summary.summary));
         }
+        let structured = options.structured;
         let request = ModelRequest {
             model: None,
             instructions,
-            messages: loaded.messages,
+            messages: history,
             tools: Arc::clone(&agent.tool_defs),
             tool_choice: agent.settings.tool_choice.clone(),
             disable_parallel_tool_use: agent.settings.disable_parallel_tool_use,
             max_tokens: agent.settings.max_tokens,
-            output_schema: structured.map(|s| s.schema.clone()),
+            output_schema: structured.as_ref().map(|s| s.schema.clone()),
             options: agent.settings.model_options.clone(),
             resume: false,
         };
+        let limits = options.limits.or_else(|| agent.settings.usage_limits.clone()).unwrap_or_default();
         Ok(Self {
             agent,
             ctx,
@@ -145,12 +163,16 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             input_text: String::new(),
             structured,
             tool_cache: HashMap::new(),
-            session: loaded.session,
+            slot,
             user_id,
             parent_run_id: options.parent_run_id,
             last_model: String::new(),
             stop_reason: StopReason::EndTurn,
+            request_id: None,
             new_summary: None,
+            budget: options.budget.unwrap_or_else(|| Arc::new(Budget::new(limits))),
+            tools: Vec::new(),
+            metadata: options.metadata,
         })
     }
 
@@ -190,11 +212,9 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             }
             self.emit(RunEventKind::MemoryUpdateCompleted {});
         }
-        if let (Some(summarizer), Some(_), Some(_)) = (&self.agent.summarizer, &self.agent.store, self.ctx.session_id())
-        {
+        if let (Some(summarizer), Some(slot)) = (&self.agent.summarizer, &self.slot) {
             self.emit(RunEventKind::SessionSummaryStarted {});
-            let previous = self.session.as_ref().and_then(|session| session.summary.as_ref());
-            match summarizer.summarize(previous, run_messages).await {
+            match summarizer.summarize(slot.session.summary.as_ref(), run_messages).await {
                 Ok(summary) => self.new_summary = Some(summary),
                 Err(error) => tracing::warn!(%error, "could not write the session summary"),
             }
@@ -202,80 +222,91 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         }
     }
 
-    /// The loop itself, bounded by `max_turns` and `max_continuations`.
-    pub(super) async fn drive(&mut self) -> Result<Outcome> {
+    /// The loop: a tool step (first, for a continued run), then model turns,
+    /// each followed by what [`decide`] says.
+    pub(super) async fn drive(&mut self, mut step: Option<ToolStep>) -> Result<Outcome> {
         let settings = &self.agent.settings;
+        let limits = Limits {
+            max_turns: settings.max_turns,
+            max_continuations: settings.max_continuations,
+            max_output_retries: settings.max_output_retries,
+        };
         loop {
+            if let Some(tool_step) = step.take() {
+                match self.run_tool_step(tool_step).await? {
+                    StepEnd::Continue => {}
+                    StepEnd::Paused(paused) => return Ok(Outcome::Paused(paused)),
+                    StepEnd::Stop(answer) => return Ok(Outcome::Completed(answer)),
+                }
+            }
             self.check_cancelled()?;
+            may_call_model(&self.counters, limits).map_err(failure)?;
+            self.request.tool_choice = tool_choice_for_turn(settings.tool_choice.as_ref(), self.counters.turns);
             let response = self.call_model().await?;
             self.request.resume = false;
             self.counters.usage += response.usage;
             if !response.model.is_empty() {
                 self.last_model.clone_from(&response.model);
             }
+            if response.request_id.is_some() {
+                self.request_id.clone_from(&response.request_id);
+            }
             if let Some(model) = &response.fallback_model {
                 self.request.model = Some(model.clone());
             }
-            match &response.stop_reason {
-                StopReason::Refusal { details } => return Err(Error::Refused { details: details.clone() }),
-                StopReason::ModelContextWindowExceeded => return Err(Error::ContextWindowExceeded),
-                StopReason::PauseTurn => {
-                    self.counters.continuations += 1;
-                    if self.counters.continuations > settings.max_continuations {
-                        return Err(Error::PauseTurnLimit { limit: settings.max_continuations });
-                    }
-                    // The paused content goes back as the trailing assistant turn,
-                    // with no extra user message: the API resumes from it.
-                    if !response.content.is_empty() {
-                        self.request.messages.push(Message::new(Role::Assistant, response.content));
-                    }
-                    self.request.resume = true;
-                    continue;
-                }
-                _ => self.counters.continuations = 0,
-            }
-            self.counters.turns += 1;
-            let ModelResponse { content, stop_reason, tool_input_errors, .. } = response;
-            let last_tool = content.iter().rev().find_map(|block| match block {
-                ContentBlock::ToolUse { name, .. } => Some(name.clone()),
+            let ModelResponse { content, stop_reason, tool_input_errors, usage, .. } = response;
+            let tool_names: Vec<&str> = content
+                .iter()
+                .filter_map(|block| match block {
+                    ContentBlock::ToolUse { name, .. } => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let over_budget =
+                self.budget.charge(usage, tool_names.len() as u32, self.agent.model.pricing()).err();
+            let text = crate::message::blocks_text(&content);
+            let check = match (&self.structured, tool_names.is_empty()) {
+                (Some(structured), true) => Some((structured.validate)(&text)),
                 _ => None,
-            });
-            if let (StopReason::MaxTokens, Some(tool)) = (&stop_reason, &last_tool) {
-                return Err(Error::TruncatedToolCall { tool: tool.clone() });
+            };
+            let answered = Answered {
+                stop_reason: &stop_reason,
+                last_tool: tool_names.last().copied(),
+                only_stopping_tools: tool_names.iter().all(|name| {
+                    self.agent.tool_index(name).is_some_and(|index| self.agent.tool_defs[index].stop_after_call)
+                }),
+                check,
+                over_budget,
+            };
+            let next = match decide(&answered, &self.counters, limits) {
+                // The refused or overflowing turn is not part of the conversation.
+                Next::Fail(reason @ (Failure::Refused(_) | Failure::ContextWindowExceeded)) => {
+                    return Err(failure(reason));
+                }
+                next => next,
+            };
+            if stop_reason == StopReason::PauseTurn {
+                self.counters.continuations += 1;
+            } else {
+                self.counters.continuations = 0;
+                self.counters.turns += 1;
+                self.stop_reason = stop_reason;
             }
-            self.stop_reason = stop_reason;
             if !content.is_empty() {
+                // A paused turn goes back as the trailing assistant message,
+                // with no user message after it: the API resumes from it.
                 self.request.messages.push(Message::new(Role::Assistant, content));
             }
-            if last_tool.is_some() {
-                match self.run_tool_turn(&tool_input_errors).await? {
-                    TurnEnd::Continue => {}
-                    TurnEnd::Paused(paused) => return Ok(Outcome::Paused(paused)),
-                    TurnEnd::Stop(answer) => return Ok(Outcome::Completed(answer)),
+            match next {
+                Next::Resume => self.request.resume = true,
+                Next::RunTools => step = Some(self.fresh_step(&tool_input_errors)?),
+                Next::Retry(message) => {
+                    self.counters.output_retries += 1;
+                    self.request.messages.push(Message::user(message));
                 }
-                if self.counters.turns >= settings.max_turns {
-                    return Err(Error::MaxTurns { limit: settings.max_turns });
-                }
-                continue;
+                Next::Answer => return Ok(Outcome::Completed(text)),
+                Next::Fail(reason) => return Err(failure(reason)),
             }
-            let text = self.final_text();
-            if let Some(structured) = self.structured
-                && let Err(message) = (structured.validate)(&text)
-            {
-                self.counters.output_retries += 1;
-                if self.counters.output_retries > settings.max_output_retries {
-                    return Err(Error::OutputValidation { attempts: self.counters.output_retries, message });
-                }
-                if self.counters.turns >= settings.max_turns {
-                    return Err(Error::MaxTurns { limit: settings.max_turns });
-                }
-                self.request.messages.push(Message::user(format!(
-                    "Your answer does not match the required JSON schema: {message}. \
-                     Answer again with only a JSON value that matches the schema."
-                )));
-                continue;
-            }
-            return Ok(Outcome::Completed(text));
         }
     }
 
@@ -318,90 +349,107 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         }
     }
 
-    pub(super) fn check_cancelled(&self) -> Result<()> {
-        if self.ctx.is_cancelled() { Err(Error::Cancelled) } else { Ok(()) }
-    }
-
-    fn final_text(&self) -> String {
-        match self.request.messages.last() {
-            Some(message) if message.role == Role::Assistant && self.request.messages.len() > self.history_len => {
-                message.text()
-            }
-            _ => String::new(),
-        }
-    }
-
-    pub(super) fn emit(&self, kind: RunEventKind) {
-        if let Some(events) = &self.events {
-            let _ = events.send(event_of(self.agent, &self.ctx, kind));
-        }
-    }
-
-    fn emit_started(&self) {
-        if self.events.is_some() {
-            self.emit(RunEventKind::RunStarted {
-                model: self.agent.model.id().to_owned(),
-                model_provider: self.agent.model.provider().to_owned(),
-            });
-        }
-    }
-
     /// Saves the run, reports how it ended, and builds the output.
-    pub(super) async fn finish(mut self, result: Result<Outcome>) -> Result<RunOutput> {
+    pub(super) async fn finish(mut self, result: Result<Outcome>) -> Result<RunOutput<Value>> {
         self.metrics.set_usage(self.counters.usage);
         self.metrics.turns = self.counters.turns;
         self.metrics.duration = self.started.elapsed().as_secs_f64();
         match result {
             Ok(Outcome::Completed(content)) => {
                 self.remember().await;
-                self.save(RunStatus::Completed, Some(content.clone()), None, None).await?;
+                let output = self.output(RunStatus::Completed, Value::String(content.clone()), None);
+                self.save(&output, None).await?;
                 self.emit(RunEventKind::RunContentCompleted {});
-                self.emit(RunEventKind::RunCompleted { content: content.clone(), metrics: self.metrics.clone() });
-                Ok(self.into_output(RunStatus::Completed, content, None))
+                self.emit(RunEventKind::RunCompleted { content, metrics: self.metrics.clone() });
+                Ok(output)
             }
             Ok(Outcome::Paused(mut paused)) => {
-                paused.created_at = self.created_at;
-                if self.agent.store.is_none() || self.ctx.session_id().is_none() {
+                if self.slot.is_none() {
                     paused.history = self.request.messages[..self.history_len].to_vec();
                 }
-                self.save(RunStatus::Paused, None, None, Some((*paused).clone())).await?;
                 let tools = paused.pending.iter().map(super::execute::pending_execution).collect();
+                let output = self.output(RunStatus::Paused, Value::Null, Some(*paused));
+                self.save(&output, None).await?;
                 self.emit(RunEventKind::RunPaused { tools });
-                Ok(self.into_output(RunStatus::Paused, String::new(), Some(*paused)))
+                Ok(output)
             }
             Err(error) => {
                 super::history::close_open_tool_calls(&mut self.request.messages, self.history_len, &error);
                 let status = if matches!(error, Error::Cancelled) { RunStatus::Cancelled } else { RunStatus::Error };
-                if let Err(store_error) = self.save(status, None, Some(error.to_string()), None).await {
+                let output = self.output(status, Value::String(self.last_text()), None);
+                if let Err(store_error) = self.save(&output, Some(error.report())).await {
                     tracing::warn!(%store_error, "could not save the failed run");
                 }
                 match &error {
                     Error::Cancelled => self.emit(RunEventKind::RunCancelled { reason: error.to_string() }),
                     other => self.emit(RunEventKind::RunError {
-                        content: other.to_string(),
-                        error_type: error_type(other).to_owned(),
+                        content: other.report(),
+                        error_type: other.kind_name().to_owned(),
                     }),
                 }
-                Err(error)
+                Err(error.with_partial(|| output.map(String::from_value)))
             }
         }
     }
 
-    fn into_output(mut self, status: RunStatus, content: String, paused: Option<PausedRun>) -> RunOutput {
-        let messages = self.request.messages.split_off(self.history_len);
+    /// Saves the run into its session, when it has one.
+    async fn save(&mut self, output: &RunOutput<Value>, error: Option<String>) -> Result<()> {
+        let Some(slot) = &mut self.slot else { return Ok(()) };
+        let record = run_record(output, self.input_text.clone(), error);
+        let state = self.ctx.session_state().clone();
+        slot.save(&record, state, self.new_summary.take()).await?;
+        Ok(())
+    }
+
+    fn output(&self, status: RunStatus, content: Value, paused: Option<PausedRun>) -> RunOutput<Value> {
+        let id = self.ctx.agent_id().map(str::to_owned);
+        let team = self.agent.scope == crate::event::EventScope::Team;
         RunOutput {
             run_id: self.ctx.run_id().to_owned(),
             session_id: self.ctx.session_id().map(str::to_owned),
-            agent_id: self.ctx.agent_id().map(str::to_owned),
-            model: if self.last_model.is_empty() { self.agent.model.id().to_owned() } else { self.last_model },
+            user_id: self.user_id.clone(),
+            agent_id: if team { None } else { id.clone() },
+            team_id: if team { id } else { None },
+            workflow_id: None,
+            parent_run_id: self.parent_run_id.clone(),
+            model: if self.last_model.is_empty() { self.agent.model.id().to_owned() } else { self.last_model.clone() },
+            model_provider: self.agent.model.provider().to_owned(),
             status,
             content,
-            messages,
-            stop_reason: self.stop_reason,
+            messages: self.request.messages[self.history_len..].to_vec(),
+            tools: self.tools.clone(),
+            step_outputs: Vec::new(),
+            stop_reason: self.stop_reason.clone(),
             usage: self.counters.usage,
-            metrics: self.metrics,
+            metrics: self.metrics.clone(),
+            metadata: self.metadata.clone(),
             paused,
+            request_id: self.request_id.clone(),
+            created_at: self.created_at,
         }
+    }
+}
+
+/// A forced tool choice (any tool, or a named one) applies to the first model
+/// turn only; after it the model chooses freely, so it can answer.
+fn tool_choice_for_turn(configured: Option<&ToolChoice>, turns: u32) -> Option<ToolChoice> {
+    match configured {
+        Some(ToolChoice::Any | ToolChoice::Tool { .. }) if turns > 0 => Some(ToolChoice::Auto),
+        other => other.cloned(),
+    }
+}
+
+/// The error for a failure; its partial output is filled in by `finish`.
+fn failure(reason: Failure) -> Error {
+    let partial = Box::default();
+    match reason {
+        Failure::Refused(details) => Error::Refused { details, partial },
+        Failure::ContextWindowExceeded => Error::ContextWindowExceeded,
+        Failure::PauseTurnLimit(limit) => Error::PauseTurnLimit { limit, partial },
+        Failure::TruncatedToolCall(tool) => Error::TruncatedToolCall { tool },
+        Failure::MaxTurns(limit) => Error::MaxTurns { limit, partial },
+        Failure::OutputValidation { attempts, message } => Error::OutputValidation { attempts, message, partial },
+        Failure::UsageLimit(limit, used) => Error::UsageLimitExceeded { limit, used, partial },
     }
 }
 
@@ -424,54 +472,19 @@ fn system_prompt<D>(agent: &AgentInner<D>, ctx: &RunContext<D>) -> Option<String
         parts => {
             let mut prompt = String::new();
             for part in parts {
+                let text = match part {
+                    Instructions::Static(text) => text.clone(),
+                    Instructions::Dynamic(f) => f(ctx),
+                };
+                if text.is_empty() {
+                    continue;
+                }
                 if !prompt.is_empty() {
                     prompt.push_str("\n\n");
                 }
-                match part {
-                    Instructions::Static(text) => prompt.push_str(text),
-                    Instructions::Dynamic(f) => prompt.push_str(&f(ctx)),
-                }
+                prompt.push_str(&text);
             }
             Some(prompt)
         }
-    }
-}
-
-pub(super) fn event_of<D>(agent: &AgentInner<D>, ctx: &RunContext<D>, kind: RunEventKind) -> RunEvent {
-    let team = agent.scope == EventScope::Team;
-    RunEvent {
-        kind,
-        scope: agent.scope,
-        run_id: ctx.run_id_arc(),
-        session_id: ctx.session_id_arc(),
-        agent_id: if team { None } else { ctx.agent_id_arc() },
-        team_id: if team { ctx.agent_id_arc() } else { None },
-        workflow_id: None,
-        step_name: None,
-        parent_run_id: None,
-        created_at: unix_now(),
-    }
-}
-
-/// The name of an error's kind, as `RunError` events report it.
-pub(crate) fn error_type(error: &Error) -> &'static str {
-    match error {
-        Error::Model(_) => "ModelError",
-        Error::MaxTurns { .. } => "MaxTurns",
-        Error::ToolCallLimit { .. } => "ToolCallLimit",
-        Error::ToolRetriesExhausted { .. } => "ToolRetriesExhausted",
-        Error::ToolFailed { .. } => "ToolFailed",
-        Error::Hook(_) => "Hook",
-        Error::Refused { .. } => "Refused",
-        Error::TruncatedToolCall { .. } => "TruncatedToolCall",
-        Error::PauseTurnLimit { .. } => "PauseTurnLimit",
-        Error::ContextWindowExceeded => "ContextWindowExceeded",
-        Error::OutputValidation { .. } => "OutputValidation",
-        Error::StepFailed { .. } => "StepFailed",
-        Error::InvalidInput(_) => "InvalidInput",
-        Error::Cancelled => "Cancelled",
-        Error::Store(_) => "Store",
-        Error::Continue(_) => "Continue",
-        Error::Config(_) => "Config",
     }
 }

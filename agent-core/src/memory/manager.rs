@@ -345,6 +345,7 @@ impl MemoryManager {
             return Err(Error::OutputValidation {
                 attempts: 1,
                 message: format!("the model merged {} memories into none; refusing to delete them all", before.len()),
+                partial: Box::default(),
             });
         }
         self.store.replace_user_memories(user_id, &after).await?;

@@ -11,11 +11,12 @@
 //! and [`MemoryStore`] traits.
 
 mod manager;
-mod store;
+pub(crate) mod store;
 mod structured;
 mod summary;
 mod tools;
 
 pub use manager::{MemoryManager, MemoryUpdate, OptimizeOutcome};
-pub use store::{InMemoryMemoryStore, MemoryQuery, MemorySort, MemoryStore, UserMemory, UserMemoryStats, check_owner};
+pub use store::{InMemoryMemoryStore, MemoryQuery, MemorySort, MemoryStore, UserMemory, UserMemoryStats};
+
 pub use summary::SessionSummarizer;

@@ -41,15 +41,10 @@ pub(super) async fn ask<T: DeserializeOwned + JsonSchema>(
 
 /// Parses a JSON answer, tolerating a Markdown code fence around it.
 pub(super) fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T> {
-    let trimmed = text.trim();
-    let unfenced = trimmed
-        .strip_prefix("```json")
-        .or_else(|| trimmed.strip_prefix("```"))
-        .and_then(|rest| rest.strip_suffix("```"))
-        .map_or(trimmed, str::trim);
-    serde_json::from_str(unfenced).map_err(|err| Error::OutputValidation {
+    crate::agent::structured::parse_answer(text).map_err(|err| Error::OutputValidation {
         attempts: 1,
         message: format!("the model's answer is not the JSON asked for: {err}"),
+        partial: Box::default(),
     })
 }
 

@@ -1,11 +1,16 @@
-//! `TeamBuilder`: configures a team.
+//! `TeamBuilder`: configures a team and builds its leader.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{Member, Team, TeamInner, TeamMode};
+use super::leader::{DELEGATE_TOOL, ROUTE_TOOL, leader_tool, member_answers_section};
+use super::{Team, TeamInner, TeamMode};
+use crate::agent::{Agent, AgentBuilder};
 use crate::error::{Error, Result};
-use crate::model::{IntoModel, Model};
+use crate::limits::UsageLimits;
+use crate::model::{IntoModel, ToolChoice};
+use crate::persist::IntoStore;
+use crate::runnable::{Runnable, SharedEngine};
 use crate::session::SessionStore;
 
 /// Configures a [`Team`].
@@ -15,13 +20,11 @@ pub struct TeamBuilder<D = ()> {
     name: Option<String>,
     description: Option<String>,
     mode: TeamMode,
-    model: Arc<dyn Model>,
-    instructions: Vec<String>,
-    members: Vec<Member<D>>,
+    leader: AgentBuilder<D>,
+    members: Vec<SharedEngine<D>>,
     deps: Option<Arc<D>>,
     max_delegations: u32,
     max_depth: u32,
-    max_turns: u32,
     store: Option<Arc<dyn SessionStore>>,
     share_history: bool,
     share_state: bool,
@@ -30,31 +33,29 @@ pub struct TeamBuilder<D = ()> {
 impl Team<()> {
     /// Starts building a team whose leader runs on `model`.
     pub fn builder(model: impl IntoModel) -> TeamBuilder<()> {
-        TeamBuilder::new(model.into_model(), Some(Arc::new(())))
+        TeamBuilder::new(model, Some(Arc::new(())))
     }
 }
 
 impl<D: Send + Sync + 'static> Team<D> {
-    /// Starts building a team whose members share `deps`.
+    /// Starts building a team whose leader and members share `deps`.
     pub fn with_deps(model: impl IntoModel, deps: D) -> TeamBuilder<D> {
-        TeamBuilder::new(model.into_model(), Some(Arc::new(deps)))
+        TeamBuilder::new(model, Some(Arc::new(deps)))
     }
 }
 
 impl<D: Send + Sync + 'static> TeamBuilder<D> {
-    fn new(model: Arc<dyn Model>, deps: Option<Arc<D>>) -> Self {
+    fn new(model: impl IntoModel, deps: Option<Arc<D>>) -> Self {
         Self {
             id: None,
             name: None,
             description: None,
             mode: TeamMode::default(),
-            model,
-            instructions: Vec::new(),
+            leader: Agent::builder_without_deps(model),
             members: Vec::new(),
             deps,
             max_delegations: 10,
             max_depth: 3,
-            max_turns: crate::agent::DEFAULT_MAX_TURNS,
             store: None,
             share_history: false,
             share_state: false,
@@ -87,13 +88,37 @@ impl<D: Send + Sync + 'static> TeamBuilder<D> {
 
     /// Adds instructions for the leader.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
-        self.instructions.push(instructions.into());
+        self.leader = self.leader.instructions(instructions);
         self
     }
 
-    /// Adds a member agent or team. Members need an id.
-    pub fn member(mut self, member: impl Into<Member<D>>) -> Self {
-        self.members.push(member.into());
+    /// Configures the leader with any agent setting (tools, hooks, model
+    /// options, limits, memory, ...).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use agent_core::testing::TestModel;
+    /// use agent_core::{Agent, Team};
+    ///
+    /// # fn main() -> agent_core::Result<()> {
+    /// let member = Agent::builder(TestModel::new()).id("helper").build()?;
+    /// let team = Team::builder(TestModel::new())
+    ///     .id("team")
+    ///     .member(member)
+    ///     .leader(|leader| leader.max_tokens(1024).model_option("temperature", 0.2.into()))
+    ///     .build()?;
+    /// assert_eq!(team.leader().id(), Some("team"));
+    /// # Ok(()) }
+    /// ```
+    pub fn leader(mut self, configure: impl FnOnce(AgentBuilder<D>) -> AgentBuilder<D>) -> Self {
+        self.leader = configure(self.leader);
+        self
+    }
+
+    /// Adds a member: an agent, a team or a workflow. Members need an id.
+    pub fn member<R: Runnable<D>>(mut self, member: R) -> Self {
+        self.members.push(Arc::new(member));
         self
     }
 
@@ -112,19 +137,19 @@ impl<D: Send + Sync + 'static> TeamBuilder<D> {
 
     /// Limit on the leader's model turns per run (default 20).
     pub fn max_turns(mut self, turns: u32) -> Self {
-        self.max_turns = turns;
+        self.leader = self.leader.max_turns(turns);
         self
     }
 
-    /// Keep team sessions in this store.
-    pub fn store(mut self, store: impl SessionStore) -> Self {
-        self.store = Some(Arc::new(store));
+    /// Usage limits shared by the leader and every member run of a team run.
+    pub fn usage_limits(mut self, limits: UsageLimits) -> Self {
+        self.leader = self.leader.usage_limits(limits);
         self
     }
 
-    /// Keep team sessions in this shared store.
-    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.store = Some(store);
+    /// Keep team sessions in this store (a value, or a shared `Arc`).
+    pub fn store(mut self, store: impl IntoStore) -> Self {
+        self.store = Some(store.into_store());
         self
     }
 
@@ -140,12 +165,12 @@ impl<D: Send + Sync + 'static> TeamBuilder<D> {
         self
     }
 
-    /// Builds the team.
+    /// Builds the team and its leader.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] when the team has no id or no members, a member has
-    /// no id, or two members share one.
+    /// no id, two members share one, or the leader's settings are invalid.
     pub fn build(self) -> Result<Team<D>> {
         let id = self.id.ok_or_else(|| Error::Config("a team needs an id".into()))?;
         if self.members.is_empty() {
@@ -163,23 +188,61 @@ impl<D: Send + Sync + 'static> TeamBuilder<D> {
             }
             members.push((member_id, member));
         }
+        let mut leader = self.leader.id(id.clone()).team_leader().instructions(prompt(&id, self.mode, &members));
+        if let Some(name) = &self.name {
+            leader = leader.name(name.clone());
+        }
+        if let Some(store) = &self.store {
+            leader = leader.store(Arc::clone(store));
+        }
+        leader = match self.mode {
+            TeamMode::Route => leader
+                .tool(leader_tool::<D>(ROUTE_TOOL, true))
+                .tool_choice(ToolChoice::Tool { name: ROUTE_TOOL.into() }),
+            TeamMode::Coordinate => leader.tool(leader_tool::<D>(DELEGATE_TOOL, false)),
+            TeamMode::Broadcast => leader.instructions_fn(member_answers_section::<D>),
+        };
         Ok(Team {
             inner: Arc::new(TeamInner {
                 id,
                 name: self.name,
                 description: self.description,
                 mode: self.mode,
-                model: self.model,
-                instructions: self.instructions,
+                leader: leader.build()?,
                 members,
                 deps: self.deps,
                 max_delegations: self.max_delegations,
                 max_depth: self.max_depth,
-                max_turns: self.max_turns,
                 store: self.store,
                 share_history: self.share_history,
                 share_state: self.share_state,
             }),
         })
     }
+}
+
+/// The leader's instructions about the team and its mode.
+fn prompt<D: 'static>(id: &str, mode: TeamMode, members: &[(String, SharedEngine<D>)]) -> String {
+    let mut prompt = format!("You lead the team `{id}`. Its members:\n");
+    for (member_id, member) in members {
+        let about = member.description().or(member.name()).unwrap_or("(no description)");
+        prompt.push_str(&format!("- `{member_id}` ({}): {about}\n", member.kind().as_str()));
+    }
+    prompt.push('\n');
+    prompt.push_str(match mode {
+        TeamMode::Route => {
+            "Route the user's request to the one member best suited to answer it with `route_to_member`, \
+             passing the request on as the task. The member's answer goes to the user as it is."
+        }
+        TeamMode::Coordinate => {
+            "Delegate tasks to members with `delegate_task_to_member` (several calls in one turn run in \
+             parallel), then write the final answer for the user from their results. If a member fails, \
+             decide whether to retry, ask another member, or answer with what you have."
+        }
+        TeamMode::Broadcast => {
+            "Every member has answered the user's request; their answers follow. Write the final answer \
+             for the user from them."
+        }
+    });
+    prompt
 }

@@ -1,128 +1,89 @@
-//! Running a team, streaming it, and continuing it after a member paused.
+//! Running a team: the leader's run with the team run as its tools' state,
+//! broadcasting to members, and continuing after a member paused.
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::future::BoxFuture;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::leader::TeamRun;
-use super::{Member, Team};
-use crate::agent::run::EventSink;
-use crate::agent::{RunInput, RunOptions, RunStream};
+use super::{Team, TeamMode};
 use crate::error::{Error, Result};
-use crate::hitl::{Decision, PausedRun, PendingKind, ToolDecision};
+use crate::hitl::{Decision, LoopCounters, PausedRun, PendingKind, PendingToolCall, ToolDecision};
+use crate::limits::Budget;
 use crate::message::{ContentBlock, Usage};
 use crate::output::RunOutput;
-use crate::session::RunStatus;
+use crate::persist::{SessionSlot, run_record};
+use crate::request::{ContinueFrom, Origin, RunInput, RunJob, RunOptions, Start};
+use crate::runnable::Engine;
+use crate::session::{RunStatus, unix_now};
 use crate::tool::ToolError;
 
+/// The id of a broadcast member's answer in a paused broadcast.
+fn broadcast_id(member_id: &str) -> String {
+    format!("broadcast:{member_id}")
+}
+
 impl<D: Send + Sync + 'static> Team<D> {
-    /// Runs the team on `input` until the leader answers.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Agent::run`](crate::Agent::run), for the leader's run. A
-    /// member's failure is reported to the leader, which can react to it.
-    pub async fn run(&self, input: impl Into<RunInput>) -> Result<RunOutput> {
-        self.run_with(input, RunOptions::new()).await
-    }
-
-    /// [`Team::run`] with per-run options (session, user, dependencies, cancellation).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Team::run`].
-    pub async fn run_with(&self, input: impl Into<RunInput>, options: RunOptions<D>) -> Result<RunOutput> {
-        self.run_nested(input.into(), options, 0, None).await
-    }
-
-    /// Runs the team, streaming the leader's `Team*` events and the members' events.
-    pub fn run_stream(&self, input: impl Into<RunInput>) -> RunStream {
-        self.run_stream_with(input, RunOptions::new())
-    }
-
-    /// [`Team::run_stream`] with per-run options.
-    pub fn run_stream_with(&self, input: impl Into<RunInput>, options: RunOptions<D>) -> RunStream {
-        let team = self.clone();
-        let input = input.into();
-        RunStream::new(move |sink| Box::pin(async move { team.run_nested(input, options, 0, Some(sink)).await }))
-    }
-
-    /// Continues a team run that paused because a member waits for the user.
-    /// `decisions` answer the calls of [`RunOutput::pending_tool_calls`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Continue`] when the output is not paused or a decision is
-    /// missing; otherwise as for [`Team::run`].
-    pub async fn continue_run(&self, paused: &RunOutput, decisions: Vec<ToolDecision>) -> Result<RunOutput> {
-        let state = paused.paused.as_ref().ok_or_else(|| Error::Continue("the run is not paused".into()))?;
-        self.continue_nested(state, decisions, RunOptions::new(), 0, None).await
-    }
-
-    /// [`Team::continue_run`], streaming the continued run's events.
-    pub fn continue_run_stream(&self, paused: &RunOutput, decisions: Vec<ToolDecision>) -> RunStream {
-        let team = self.clone();
-        let state = paused.paused.clone();
-        RunStream::new(move |sink| {
-            Box::pin(async move {
-                let state = state.ok_or_else(|| Error::Continue("the run is not paused".into()))?;
-                team.continue_nested(&state, decisions, RunOptions::new(), 0, Some(sink)).await
-            })
-        })
-    }
-
-    /// Continues a paused team run kept in the team's store.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Continue`] when there is no store or the run is not paused;
-    /// otherwise as for [`Team::continue_run`].
-    pub async fn continue_run_id(
-        &self,
-        session_id: &str,
-        run_id: &str,
-        decisions: Vec<ToolDecision>,
-    ) -> Result<RunOutput> {
-        let state = self.run_state(Arc::from(run_id), 0, None, None, Vec::new());
-        let paused = state.leader()?.load_paused(session_id, run_id).await?;
-        self.continue_nested(&paused, decisions, RunOptions::new(), 0, None).await
-    }
-
-    fn run_state(
-        &self,
-        run_id: Arc<str>,
-        depth: u32,
-        events: Option<EventSink>,
-        user_id: Option<String>,
-        history: Vec<crate::message::Message>,
-    ) -> Arc<TeamRun<D>> {
-        Arc::new(TeamRun {
-            team: self.clone(),
-            run_id,
-            depth,
-            delegations: AtomicU32::new(0),
-            events,
-            user_id,
-            history,
-            member_usage: Mutex::new(Usage::default()),
-            cancel: CancellationToken::new(),
-        })
-    }
-
-    async fn prepare(
-        &self,
-        run_id: Arc<str>,
-        options: &mut RunOptions<D>,
-        depth: u32,
-        events: Option<EventSink>,
-    ) -> Result<Arc<TeamRun<D>>> {
-        options.run_id = Some(Arc::clone(&run_id));
+    pub(super) async fn execute_job(&self, job: RunJob<D>) -> Result<RunOutput<Value>> {
+        let RunJob { start, mut options, events } = job;
+        let run_id = options.run_id_or_new();
         if options.deps.is_none() {
             options.deps.clone_from(&self.inner.deps);
         }
+        let budget = match options.budget.take() {
+            Some(budget) => budget,
+            None => {
+                let limits = options.limits.clone().or_else(|| self.inner.leader.inner.settings.usage_limits.clone());
+                Arc::new(Budget::new(limits.unwrap_or_default()))
+            }
+        };
+        options.budget = Some(Arc::clone(&budget));
+        let cancel = options.cancel.get_or_insert_with(CancellationToken::new).clone();
+        let paused = match start {
+            Start::Input(input) => {
+                let state = self.run_state(&options, run_id, events.clone(), budget, cancel).await?;
+                if self.inner.mode == TeamMode::Broadcast {
+                    return self.broadcast(state, input, options, events).await;
+                }
+                return self.lead(&state, Start::Input(input), options, events).await;
+            }
+            Start::Continue { from, decisions } => (self.paused_run(from, &options).await?, decisions),
+        };
+        let (paused, decisions) = paused;
+        if options.session_id.is_none() {
+            options.session_id.clone_from(&paused.session_id);
+        }
+        if options.user_id.is_none() {
+            options.user_id.clone_from(&paused.user_id);
+        }
+        options.run_id = Some(Arc::from(paused.run_id.as_str()));
+        let state = self.run_state(&options, Arc::from(paused.run_id.as_str()), events.clone(), budget, cancel).await?;
+        self.continue_members(state, paused, decisions, options, events).await
+    }
+
+    /// The paused run to continue: the one given, or the one in the store.
+    async fn paused_run(&self, from: ContinueFrom, options: &RunOptions<D>) -> Result<PausedRun> {
+        match from.0 {
+            Origin::Paused(paused) => Ok(*paused),
+            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
+            Origin::Stored { session_id, run_id } => {
+                let session_id = options.session_id.clone().unwrap_or(session_id);
+                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
+            }
+        }
+    }
+
+    async fn run_state(
+        &self,
+        options: &RunOptions<D>,
+        run_id: Arc<str>,
+        events: Option<crate::event::EventSink>,
+        budget: Arc<Budget>,
+        cancel: CancellationToken,
+    ) -> Result<Arc<TeamRun<D>>> {
         let mut history = Vec::new();
         if self.inner.share_history {
             history = match (&options.history, &self.inner.store, &options.session_id) {
@@ -133,158 +94,223 @@ impl<D: Send + Sync + 'static> Team<D> {
                 _ => Vec::new(),
             };
         }
-        let mut state = self.run_state(run_id, depth, events, options.user_id.clone(), history);
-        if let (Some(token), Some(state)) = (&options.cancel, Arc::get_mut(&mut state)) {
-            // Cancelling the team run cancels its members.
-            state.cancel = token.child_token();
-        }
-        Ok(state)
+        Ok(Arc::new(TeamRun {
+            team: self.clone(),
+            run_id,
+            depth: options.depth,
+            delegations: AtomicU32::new(0),
+            events,
+            user_id: options.user_id.clone(),
+            history,
+            member_usage: Mutex::new(Usage::default()),
+            cancel,
+            budget,
+            answers: Mutex::new(Vec::new()),
+        }))
     }
 
-    pub(crate) async fn run_nested(
+    /// The leader's run, with the team run as its tools' state; the output's
+    /// usage includes the members'.
+    async fn lead(
         &self,
+        state: &Arc<TeamRun<D>>,
+        start: Start,
+        mut options: RunOptions<D>,
+        events: Option<crate::event::EventSink>,
+    ) -> Result<RunOutput<Value>> {
+        options.extension = Some(Arc::clone(state) as Arc<dyn std::any::Any + Send + Sync>);
+        let mut output = Engine::execute(&self.inner.leader, RunJob { start, options, events }).await?;
+        output.usage += *state.member_usage.lock().unwrap_or_else(PoisonError::into_inner);
+        output.metrics.set_usage(output.usage);
+        Ok(output)
+    }
+
+    /// Broadcast: every member runs on the input at once; once all answered,
+    /// the leader writes the answer from theirs. Members that pause pause the
+    /// team run.
+    async fn broadcast(
+        &self,
+        state: Arc<TeamRun<D>>,
         input: RunInput,
-        mut options: RunOptions<D>,
-        depth: u32,
-        events: Option<EventSink>,
-    ) -> Result<RunOutput> {
-        let run_id: Arc<str> = Arc::from(uuid::Uuid::now_v7().to_string());
-        let state = self.prepare(run_id, &mut options, depth, events.clone()).await?;
-        let leader = state.leader()?;
-        let output = leader.start(input, options, events, None).await;
-        with_member_usage(output, &state)
-    }
-
-    pub(crate) fn continue_nested<'a>(
-        &'a self,
-        paused: &'a PausedRun,
-        decisions: Vec<ToolDecision>,
-        mut options: RunOptions<D>,
-        depth: u32,
-        events: Option<EventSink>,
-    ) -> BoxFuture<'a, Result<RunOutput>> {
-        Box::pin(async move {
-            if options.session_id.is_none() {
-                options.session_id.clone_from(&paused.session_id);
+        options: RunOptions<D>,
+        events: Option<crate::event::EventSink>,
+    ) -> Result<RunOutput<Value>> {
+        let runs = self.inner.members.iter().map(|(member_id, member)| {
+            let state = &state;
+            let input = input.clone();
+            async move {
+                let result = match state.check_depth(member_id, member) {
+                    Ok(()) => {
+                        let request = state.member_request(member, Start::Input(input), None);
+                        state.finish_member(member_id, request.run_nested(state.events.as_ref(), state.marker()).await)
+                    }
+                    Err(error) => Err(error),
+                };
+                (member_id.clone(), result)
             }
-            if options.user_id.is_none() {
-                options.user_id.clone_from(&paused.user_id);
-            }
-            let state = self.prepare(Arc::from(paused.run_id.as_str()), &mut options, depth, events.clone()).await?;
-            let mut leader_decisions = Vec::new();
-            let mut still_pending = Vec::new();
-            for pending in &paused.pending {
-                let nested = match (pending.kind, pending.nested()) {
-                    (PendingKind::Deferred, Some(nested)) => nested,
-                    _ => {
-                        let decision = decisions.iter().find(|d| d.tool_call_id == pending.tool_call_id).cloned();
-                        leader_decisions.push(decision.ok_or_else(|| {
-                            Error::Continue(format!("no decision for pending tool call `{}`", pending.tool_call_id))
-                        })?);
-                        continue;
-                    }
-                };
-                let member_id = pending.payload.as_ref().and_then(|p| p["member_id"].as_str()).unwrap_or_default();
-                let member = self
-                    .inner
-                    .members
-                    .iter()
-                    .find(|(id, _)| id == member_id)
-                    .map(|(_, member)| member)
-                    .ok_or_else(|| Error::Continue(format!("team `{}` has no member `{member_id}`", self.id())))?;
-                let wanted: HashSet<String> =
-                    nested.actionable_calls().into_iter().map(|call| call.tool_call_id).collect();
-                let member_decisions: Vec<ToolDecision> =
-                    decisions.iter().filter(|d| wanted.contains(&d.tool_call_id)).cloned().collect();
-                let member_options = {
-                    let mut member_options = RunOptions::new().parent_run_id(paused.run_id.clone());
-                    member_options.deps.clone_from(&options.deps);
-                    member_options.user_id.clone_from(&options.user_id);
-                    member_options
-                };
-                let result = match member {
-                    Member::Agent(agent) => match &events {
-                        Some(sink) => {
-                            let (agent, nested) = (agent.clone(), nested.clone());
-                            let stream = RunStream::new(move |member_sink| {
-                                Box::pin(async move {
-                                    agent
-                                        .continue_paused(&nested, member_decisions, member_options, Some(member_sink))
-                                        .await
-                                })
-                            });
-                            state.forward(stream, sink).await
-                        }
-                        None => agent.continue_paused(&nested, member_decisions, member_options, None).await,
-                    },
-                    Member::Team(team) => {
-                        team.continue_nested(&nested, member_decisions, member_options, depth + 1, events.clone()).await
-                    }
-                };
-                match state.finish_member(member_id, result) {
-                    Ok(content) => leader_decisions.push(ToolDecision::result(&pending.tool_call_id, content)),
-                    Err(ToolError::Pause(payload)) => {
-                        let mut again = pending.clone();
-                        again.payload = Some(payload);
-                        still_pending.push(again);
-                    }
-                    Err(ToolError::Retry(message) | ToolError::Fatal(message)) => leader_decisions.push(ToolDecision {
-                        tool_call_id: pending.tool_call_id.clone(),
-                        decision: Decision::Result { content: message.into(), is_error: true },
-                    }),
+        });
+        let results = futures::future::join_all(runs).await;
+        let mut resolved = Vec::new();
+        let mut pending = Vec::new();
+        for (member_id, result) in results {
+            match result {
+                Ok(answer) => {
+                    resolved.push(ContentBlock::tool_result(broadcast_id(&member_id), answer.into(), false));
+                }
+                Err(ToolError::Pause(payload)) => pending.push(PendingToolCall {
+                    tool_call_id: broadcast_id(&member_id),
+                    tool_name: member_id.clone(),
+                    tool_args: json!({}),
+                    kind: PendingKind::Deferred,
+                    payload: Some(payload),
+                }),
+                Err(ToolError::Fatal(source)) => return Err(Error::ToolFailed { tool: member_id, source }),
+                Err(ToolError::Retry(message)) => {
+                    resolved.push(ContentBlock::tool_result(broadcast_id(&member_id), message.into(), true));
                 }
             }
-            if !still_pending.is_empty() {
-                return self.still_paused(paused, leader_decisions, still_pending, &options).await;
-            }
-            let leader = state.leader()?;
-            let output = leader.continue_paused(paused, leader_decisions, options, events).await;
-            with_member_usage(output, &state)
-        })
+        }
+        let paused = PausedRun {
+            run_id: state.run_id.to_string(),
+            session_id: options.session_id.clone(),
+            user_id: options.user_id.clone(),
+            input: input.text(),
+            resolved,
+            pending,
+            counters: LoopCounters::default(),
+            created_at: unix_now(),
+            position: Some(json!({"broadcast": true})),
+            ..PausedRun::default()
+        };
+        if !paused.pending.is_empty() {
+            return self.save_paused(paused, &options).await;
+        }
+        self.synthesize(&state, &paused, input, options, events).await
     }
 
-    /// Some members still wait: the answered delegations become resolved
-    /// results and the run stays paused (and is saved so).
-    async fn still_paused(
+    /// The leader's answer from the broadcast members' answers.
+    async fn synthesize(
         &self,
+        state: &Arc<TeamRun<D>>,
         paused: &PausedRun,
-        answered: Vec<ToolDecision>,
-        pending: Vec<crate::hitl::PendingToolCall>,
-        options: &RunOptions<D>,
-    ) -> Result<RunOutput> {
-        let mut updated = paused.clone();
-        updated.pending = pending;
-        for decision in answered {
-            match decision.decision {
-                Decision::Result { content, is_error } => {
-                    updated.resolved.push(ContentBlock::tool_result(decision.tool_call_id, content, is_error));
+        input: RunInput,
+        options: RunOptions<D>,
+        events: Option<crate::event::EventSink>,
+    ) -> Result<RunOutput<Value>> {
+        let answers = paused.resolved.iter().filter_map(|block| match block {
+            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
+                let member_id = tool_use_id.strip_prefix("broadcast:").unwrap_or(tool_use_id).to_owned();
+                let text = if *is_error { format!("(failed) {}", content.to_text()) } else { content.to_text() };
+                Some((member_id, text))
+            }
+            _ => None,
+        });
+        *state.answers.lock().unwrap_or_else(PoisonError::into_inner) = answers.collect();
+        self.lead(state, Start::Input(input), options, events).await
+    }
+
+    /// Continues the members a paused team run waits on, then the leader (or
+    /// the broadcast synthesis); stays paused while a member still waits.
+    async fn continue_members(
+        &self,
+        state: Arc<TeamRun<D>>,
+        paused: PausedRun,
+        decisions: Vec<ToolDecision>,
+        options: RunOptions<D>,
+        events: Option<crate::event::EventSink>,
+    ) -> Result<RunOutput<Value>> {
+        let mut leader_decisions = Vec::new();
+        let mut still_pending = Vec::new();
+        for pending in &paused.pending {
+            let nested = match (pending.kind, pending.nested()) {
+                (PendingKind::Deferred, Some(nested)) => nested,
+                _ => {
+                    let decision = decisions.iter().find(|d| d.tool_call_id == pending.tool_call_id).cloned();
+                    leader_decisions.push(decision.ok_or_else(|| {
+                        Error::Continue(format!("no decision for pending tool call `{}`", pending.tool_call_id))
+                    })?);
+                    continue;
                 }
-                _ => return Err(Error::Continue("a team leader's call cannot wait for approval".into())),
+            };
+            let member_id = pending.payload.as_ref().and_then(|p| p["member_id"].as_str()).unwrap_or_default();
+            let member = self
+                .inner
+                .members
+                .iter()
+                .find(|(id, _)| id == member_id)
+                .map(|(_, member)| member)
+                .ok_or_else(|| Error::Continue(format!("team `{}` has no member `{member_id}`", self.id())))?;
+            let wanted: HashSet<String> = nested.actionable_calls().into_iter().map(|call| call.tool_call_id).collect();
+            let member_decisions: Vec<ToolDecision> =
+                decisions.iter().filter(|d| wanted.contains(&d.tool_call_id)).cloned().collect();
+            let start = Start::Continue { from: nested.into(), decisions: member_decisions };
+            let request = state.member_request(member, start, None);
+            let result = request.run_nested(events.as_ref(), state.marker()).await;
+            match state.finish_member(member_id, result) {
+                Ok(content) => leader_decisions.push(ToolDecision::result(&pending.tool_call_id, content)),
+                Err(ToolError::Pause(payload)) => {
+                    let mut again = pending.clone();
+                    again.payload = Some(payload);
+                    still_pending.push(again);
+                }
+                Err(ToolError::Fatal(source)) => return Err(Error::ToolFailed { tool: member_id.to_owned(), source }),
+                Err(ToolError::Retry(message)) => leader_decisions.push(ToolDecision {
+                    tool_call_id: pending.tool_call_id.clone(),
+                    decision: Decision::Result { content: message.into(), is_error: true },
+                }),
             }
         }
-        if let (Some(store), Some(session_id)) = (&self.inner.store, &options.session_id)
-            && let Some(mut record) = store.run(session_id, &paused.run_id).await?
-        {
-            record.paused = Some(updated.clone());
-            let session = store.session(session_id).await?.unwrap_or_default();
-            store.save_run(&session, &record).await?;
+        let broadcast = paused.position.as_ref().is_some_and(|position| position["broadcast"] == true);
+        if !still_pending.is_empty() || broadcast {
+            let mut updated = paused.clone();
+            updated.pending = still_pending;
+            for decision in leader_decisions {
+                match decision.decision {
+                    Decision::Result { content, is_error } => {
+                        updated.resolved.push(ContentBlock::tool_result(decision.tool_call_id, content, is_error));
+                    }
+                    _ => return Err(Error::Continue("a team member's call cannot wait for approval".into())),
+                }
+            }
+            if !updated.pending.is_empty() {
+                return self.save_paused(updated, &options).await;
+            }
+            let input = RunInput::from(updated.input.clone());
+            return self.synthesize(&state, &updated, input, options, events).await;
         }
-        Ok(RunOutput {
+        let start = Start::Continue { from: paused.into(), decisions: leader_decisions };
+        self.lead(&state, start, options, events).await
+    }
+
+    /// A team run that stays paused outside the leader's loop (a member still
+    /// waits, or a broadcast member paused): saved as paused, returned so.
+    async fn save_paused(&self, paused: PausedRun, options: &RunOptions<D>) -> Result<RunOutput<Value>> {
+        let leader = &self.inner.leader;
+        let output = RunOutput {
             run_id: paused.run_id.clone(),
             session_id: paused.session_id.clone(),
-            agent_id: Some(self.inner.id.clone()),
-            model: self.inner.model.id().to_owned(),
+            user_id: paused.user_id.clone(),
+            team_id: Some(self.inner.id.clone()),
+            parent_run_id: options.parent_run_id.clone(),
+            model: leader.model().id().to_owned(),
+            model_provider: leader.model().provider().to_owned(),
             status: RunStatus::Paused,
-            messages: updated.messages.clone(),
-            paused: Some(updated),
+            content: Value::Null,
+            messages: paused.messages.clone(),
+            tools: paused.tools.clone(),
+            metadata: options.metadata.clone(),
+            created_at: paused.created_at,
+            paused: Some(paused),
             ..RunOutput::default()
-        })
+        };
+        if let (Some(store), Some(session_id)) = (&self.inner.store, &output.session_id) {
+            let mut slot =
+                SessionSlot::open(Arc::clone(store), session_id, crate::session::SessionType::Team, Some(self.id()))
+                    .await?;
+            let state = options.session_state.clone().unwrap_or_else(|| slot.session.state.clone());
+            let input = output.paused.as_ref().map(|paused| paused.input.clone()).unwrap_or_default();
+            slot.save(&run_record(&output, input, None), state, None).await?;
+        }
+        Ok(output)
     }
-}
-
-fn with_member_usage<D>(output: Result<RunOutput>, state: &TeamRun<D>) -> Result<RunOutput> {
-    let mut output = output?;
-    output.usage += *state.member_usage.lock().unwrap_or_else(PoisonError::into_inner);
-    output.metrics.set_usage(output.usage);
-    Ok(output)
 }

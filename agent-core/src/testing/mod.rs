@@ -13,7 +13,7 @@ mod test_model;
 
 pub use function::FunctionModel;
 pub use sample::sample_value;
-pub use scripted::{ScriptedModel, Step};
+pub use scripted::{ScriptedModel, Turn};
 pub use test_model::TestModel;
 
 use serde_json::Value;

@@ -12,12 +12,12 @@ use crate::model::{Model, ModelError, ModelErrorKind, ModelRequest, ModelRespons
 type Check = dyn Fn(&ModelRequest) -> Result<(), String> + Send + Sync;
 
 /// One scripted model call: an optional check of the request and the answer.
-pub struct Step {
+pub struct Turn {
     check: Option<Box<Check>>,
     answer: Result<ModelResponse, ModelError>,
 }
 
-impl Step {
+impl Turn {
     /// Answer with a response.
     pub fn respond(response: ModelResponse) -> Self {
         Self { check: None, answer: Ok(response) }
@@ -47,11 +47,11 @@ impl Step {
     }
 }
 
-/// A model that answers with scripted steps in order.
+/// A model that answers with scripted turns in order.
 ///
-/// A call beyond the script, or a failed [`Step::expect`] check, is answered
+/// A call beyond the script, or a failed [`Turn::expect`] check, is answered
 /// with a model error and recorded; [`ScriptedModel::assert_complete`] panics
-/// on recorded failures and on steps never used. Clones share the script.
+/// on recorded failures and on turns never used. Clones share the script.
 #[derive(Clone, Default)]
 pub struct ScriptedModel {
     state: Arc<Mutex<ScriptState>>,
@@ -59,15 +59,15 @@ pub struct ScriptedModel {
 
 #[derive(Default)]
 struct ScriptState {
-    steps: VecDeque<Step>,
+    turns: VecDeque<Turn>,
     requests: Vec<ModelRequest>,
     failures: Vec<String>,
 }
 
 impl ScriptedModel {
-    /// A model that plays these steps.
-    pub fn new(steps: impl IntoIterator<Item = Step>) -> Self {
-        let state = ScriptState { steps: steps.into_iter().collect(), ..ScriptState::default() };
+    /// A model that plays these turns.
+    pub fn new(turns: impl IntoIterator<Item = Turn>) -> Self {
+        let state = ScriptState { turns: turns.into_iter().collect(), ..ScriptState::default() };
         Self { state: Arc::new(Mutex::new(state)) }
     }
 
@@ -80,12 +80,12 @@ impl ScriptedModel {
         self.state().requests.clone()
     }
 
-    /// Steps not played yet.
+    /// Turns not played yet.
     pub fn remaining(&self) -> usize {
-        self.state().steps.len()
+        self.state().turns.len()
     }
 
-    /// Panics if a call was unexpected, a check failed, or a step was not used.
+    /// Panics if a call was unexpected, a check failed, or a turn was not used.
     ///
     /// # Panics
     ///
@@ -93,7 +93,7 @@ impl ScriptedModel {
     pub fn assert_complete(&self) {
         let state = self.state();
         assert!(state.failures.is_empty(), "scripted model failures: {:#?}", state.failures);
-        assert!(state.steps.is_empty(), "scripted model: {} expected call(s) never came", state.steps.len());
+        assert!(state.turns.is_empty(), "scripted model: {} expected call(s) never came", state.turns.len());
     }
 }
 
@@ -111,7 +111,7 @@ impl Model for ScriptedModel {
         let mut state = self.state();
         state.requests.push(request.clone());
         let call = state.requests.len();
-        let Some(step) = state.steps.pop_front() else {
+        let Some(step) = state.turns.pop_front() else {
             let message = format!("scripted model: unexpected call #{call}");
             state.failures.push(message.clone());
             return Err(ModelError::new(ModelErrorKind::Other, message));

@@ -1,7 +1,7 @@
 //! Tools: what the model can call, and how a call is answered.
 
 mod function;
-pub mod schema;
+pub(crate) mod schema;
 mod toolkit;
 
 use std::sync::Arc;
@@ -38,6 +38,18 @@ pub trait Tool<D = ()>: Send + Sync + 'static {
     /// `is_error` result (counted against the retry budget);
     /// [`ToolError::Fatal`] stops the run.
     async fn call(&self, ctx: &RunContext<D>, input: Value) -> Result<ToolOutput, ToolError>;
+}
+
+/// A shared tool is a tool: builders take `Arc`s as they take values.
+#[async_trait]
+impl<D: Send + Sync + 'static, T: Tool<D> + ?Sized> Tool<D> for Arc<T> {
+    fn def(&self) -> Arc<ToolDef> {
+        (**self).def()
+    }
+
+    async fn call(&self, ctx: &RunContext<D>, input: Value) -> Result<ToolOutput, ToolError> {
+        (**self).call(ctx, input).await
+    }
 }
 
 /// The definition of a tool: what the model sees, and how the loop runs it.
@@ -191,15 +203,18 @@ impl ToolOutput {
 }
 
 /// Why a tool call failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     /// The model should try again: the message goes back as an `is_error`
     /// result and counts against the tool's retry budget.
     #[error("{0}")]
     Retry(String),
-    /// The run cannot go on: it stops with [`Error::ToolFailed`](crate::Error::ToolFailed).
+    /// The run cannot go on: it stops with
+    /// [`Error::ToolFailed`](crate::Error::ToolFailed), whose source is this
+    /// error. Build it with [`ToolError::fatal`] from a message or
+    /// [`ToolError::fatal_error`] from your own error.
     #[error("{0}")]
-    Fatal(String),
+    Fatal(crate::error::BoxError),
     /// The tool cannot finish without the user (a team member waiting for a
     /// confirmation, for example): the run pauses with this call pending
     /// ([`PendingKind::Deferred`](crate::PendingKind::Deferred)), carrying
@@ -208,15 +223,33 @@ pub enum ToolError {
     Pause(serde_json::Value),
 }
 
+/// Fatal errors compare by their message.
+impl PartialEq for ToolError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Retry(a), Self::Retry(b)) => a == b,
+            (Self::Fatal(a), Self::Fatal(b)) => a.to_string() == b.to_string(),
+            (Self::Pause(a), Self::Pause(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl ToolError {
     /// A retryable error.
     pub fn retry(message: impl Into<String>) -> Self {
         Self::Retry(message.into())
     }
 
-    /// A fatal error.
+    /// A fatal error with a message.
     pub fn fatal(message: impl Into<String>) -> Self {
-        Self::Fatal(message.into())
+        Self::Fatal(message.into().into())
+    }
+
+    /// A fatal error that keeps your error as the run error's source, so
+    /// callers can downcast to it.
+    pub fn fatal_error(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Fatal(Box::new(error))
     }
 
     /// The error for arguments that do not match the tool's parameters.

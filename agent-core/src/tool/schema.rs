@@ -14,7 +14,7 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
 
 /// Removes the keys providers reject at the root and makes sure an object
 /// schema lists `properties` and `required`.
-pub fn normalize_root(mut schema: Value) -> Value {
+fn normalize_root(mut schema: Value) -> Value {
     if let Value::Object(map) = &mut schema {
         map.remove("$schema");
         map.remove("title");
@@ -24,9 +24,4 @@ pub fn normalize_root(mut schema: Value) -> Value {
         }
     }
     schema
-}
-
-/// The schema of a tool that takes no arguments.
-pub fn empty_object() -> Value {
-    serde_json::json!({"type": "object", "properties": {}, "required": []})
 }

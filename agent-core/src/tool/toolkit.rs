@@ -27,17 +27,10 @@ impl<D> Toolkit<D> {
         self
     }
 
-    /// Adds a tool.
+    /// Adds a tool: a value, or a shared `Arc` of one.
     #[must_use]
     pub fn tool(mut self, tool: impl Tool<D>) -> Self {
         self.tools.push(Arc::new(tool));
-        self
-    }
-
-    /// Adds a shared tool.
-    #[must_use]
-    pub fn tool_arc(mut self, tool: Arc<dyn Tool<D>>) -> Self {
-        self.tools.push(tool);
         self
     }
 

@@ -5,14 +5,19 @@ mod step;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::message::Usage;
-use crate::session::{RunStatus, SessionStore};
+use crate::hitl::ToolDecision;
+use crate::limits::UsageLimits;
+use crate::output::RunOutput;
+use crate::persist::IntoStore;
+use crate::request::{ContinueFrom, RunInput, RunJob, RunRequest};
+use crate::runnable::Runnable;
+use crate::session::{SessionStore, SessionType};
 
-pub use step::{OnError, Step, StepError, StepInput, StepOutput};
+pub use step::{OnError, Step, StepError, StepInput, StepKindName, StepOutput};
 
 /// A workflow: steps run in order, with `parallel`, `condition`, `repeat`
 /// (loop) and `router` constructs, sharing a session state.
@@ -33,6 +38,7 @@ pub use step::{OnError, Step, StepError, StepInput, StepOutput};
 ///     .build()?;
 /// let output = workflow.run("hello").await?;
 /// assert_eq!(output.content, "HELLO!");
+/// assert_eq!(output.step_outputs.len(), 2);
 /// # Ok::<_, agent_core::Error>(()) }).unwrap();
 /// ```
 pub struct Workflow<D = ()> {
@@ -52,9 +58,46 @@ pub(crate) struct WorkflowInner<D> {
     pub(crate) steps: Vec<Step<D>>,
     pub(crate) deps: Option<Arc<D>>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) usage_limits: Option<UsageLimits>,
 }
 
 impl<D: Send + Sync + 'static> Workflow<D> {
+    /// Starts building a run of the workflow on `input` (text, or JSON with
+    /// `serde_json::json!`); await it for the output, whose content is the
+    /// last step's output as JSON.
+    ///
+    /// # Errors
+    ///
+    /// When awaited: [`Error::StepFailed`] when a step fails under the `Fail`
+    /// policy (or after its retries), holding the step's error;
+    /// [`Error::Cancelled`]; store errors.
+    pub fn run(&self, input: impl Into<RunInput>) -> RunRequest<D, Value> {
+        Runnable::run(self, input)
+    }
+
+    /// Starts building the continuation of a workflow run whose step paused
+    /// for tool decisions; `decisions` answer the calls of
+    /// [`RunOutput::pending_tool_calls`]. The paused step continues, then the
+    /// steps after it.
+    ///
+    /// # Errors
+    ///
+    /// When awaited: [`Error::Continue`] when the run is not paused or a
+    /// decision is missing; otherwise as for [`Workflow::run`].
+    pub fn continue_run(&self, from: impl Into<ContinueFrom>, decisions: Vec<ToolDecision>) -> RunRequest<D, Value> {
+        Runnable::continue_run(self, from, decisions)
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step<D>] {
+        &self.inner.steps
+    }
+
+    /// The store the workflow keeps sessions in, if any.
+    pub fn store(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.inner.store.as_ref()
+    }
+
     /// The workflow's id.
     pub fn id(&self) -> &str {
         &self.inner.id
@@ -68,42 +111,6 @@ impl<D: Send + Sync + 'static> Workflow<D> {
     /// What the workflow does, if set.
     pub fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
-    }
-}
-
-/// The result of a workflow run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct WorkflowOutput {
-    /// The run's id.
-    pub run_id: String,
-    /// The session, if any.
-    pub session_id: Option<String>,
-    /// The workflow's id.
-    pub workflow_id: String,
-    /// How the run ended.
-    pub status: RunStatus,
-    /// The last step's output.
-    pub content: Value,
-    /// Every step's output, in the order they finished.
-    pub step_outputs: Vec<StepOutput>,
-    /// Token usage of all agent and team steps.
-    pub usage: Usage,
-    /// Seconds the run took.
-    pub duration: f64,
-}
-
-impl WorkflowOutput {
-    /// The output parsed into `T`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::OutputValidation`] when it does not match `T`.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        let parsed = match &self.content {
-            Value::String(text) => crate::agent::parse_answer(text),
-            other => T::deserialize(other),
-        };
-        parsed.map_err(|err| Error::OutputValidation { attempts: 1, message: err.to_string() })
     }
 }
 
@@ -129,7 +136,17 @@ impl<D: Send + Sync + 'static> Workflow<D> {
 
 impl<D: Send + Sync + 'static> WorkflowBuilder<D> {
     fn new(id: String, deps: Option<Arc<D>>) -> Self {
-        Self { inner: WorkflowInner { id, name: None, description: None, steps: Vec::new(), deps, store: None } }
+        Self {
+            inner: WorkflowInner {
+                id,
+                name: None,
+                description: None,
+                steps: Vec::new(),
+                deps,
+                store: None,
+                usage_limits: None,
+            },
+        }
     }
 
     /// A display name.
@@ -150,15 +167,16 @@ impl<D: Send + Sync + 'static> WorkflowBuilder<D> {
         self
     }
 
-    /// Keep workflow sessions (state and runs) in this store.
-    pub fn store(mut self, store: impl SessionStore) -> Self {
-        self.inner.store = Some(Arc::new(store));
+    /// Keep workflow sessions (state and runs) in this store (a value, or a
+    /// shared `Arc`).
+    pub fn store(mut self, store: impl IntoStore) -> Self {
+        self.inner.store = Some(store.into_store());
         self
     }
 
-    /// Keep workflow sessions in this shared store.
-    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
-        self.inner.store = Some(store);
+    /// Usage limits shared by every step of a workflow run.
+    pub fn usage_limits(mut self, limits: UsageLimits) -> Self {
+        self.inner.usage_limits = Some(limits);
         self
     }
 
@@ -172,5 +190,30 @@ impl<D: Send + Sync + 'static> WorkflowBuilder<D> {
             return Err(Error::Config(format!("workflow `{}` has no steps", self.inner.id)));
         }
         Ok(Workflow { inner: Arc::new(self.inner) })
+    }
+}
+
+impl<D: Send + Sync + 'static> Runnable<D> for Workflow<D> {
+    type Content = Value;
+
+    fn kind(&self) -> SessionType {
+        SessionType::Workflow
+    }
+
+    fn id(&self) -> Option<&str> {
+        Some(&self.inner.id)
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+
+    fn execute(&self, job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
+        let workflow = self.clone();
+        Box::pin(async move { workflow.execute_job(job).await })
     }
 }

@@ -1,144 +1,205 @@
-//! Running a workflow: steps, control flow, error policies, events, sessions.
+//! Running a workflow: steps, control flow, error policies, pauses, events,
+//! sessions.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::BoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::step::{Step, StepInput, StepKind, StepOutput};
-use super::{OnError, Workflow, WorkflowInner, WorkflowOutput};
-use crate::agent::run::EventSink;
-use crate::agent::{RunOptions, RunStream};
+use super::{OnError, Workflow};
 use crate::context::RunContext;
 use crate::error::{Error, Result};
-use crate::event::{EventScope, RunEvent, RunEventKind};
+use crate::event::{EventScope, EventSink, RunEvent, RunEventKind};
+use crate::hitl::{PausedRun, PendingKind, PendingToolCall, ToolDecision};
+use crate::limits::Budget;
 use crate::message::Usage;
-use crate::output::RunOutput;
-use crate::session::{RunRecord, RunStatus, Session, SessionType, unix_now};
+use crate::output::{RunMetrics, RunOutput};
+use crate::persist::{SessionSlot, run_record};
+use crate::request::{ContinueFrom, Origin, RunJob, RunOptions, RunRequest, Start};
+use crate::runnable::{RunContent, SharedEngine};
+use crate::session::{RunStatus, SessionType, unix_now};
 
 /// Where a workflow run stands: the last output, named outputs, all outputs.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct Position {
     previous: Option<Value>,
     outputs: BTreeMap<String, Value>,
     trail: Vec<StepOutput>,
 }
 
+/// How a run of steps ended.
+enum Control {
+    /// Go on with the next step.
+    Next,
+    /// A step stopped the workflow.
+    Stop,
+    /// A step paused for tool decisions.
+    Paused(Box<PausedStep>),
+}
+
+/// A step that paused, and where it is in the workflow.
+struct PausedStep {
+    path: Vec<usize>,
+    name: String,
+    paused: PausedRun,
+}
+
+/// A paused step to continue, found by its path.
+struct Resume {
+    path: Vec<usize>,
+    from: PausedRun,
+    decisions: Vec<ToolDecision>,
+}
+
+/// What a paused workflow keeps, in its [`PausedRun`]'s position.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    path: Vec<usize>,
+    position: Position,
+    input: Value,
+}
+
 /// One workflow run in progress.
-struct Flow<'a, D> {
-    workflow: &'a WorkflowInner<D>,
+struct Flow<D> {
     ctx: RunContext<D>,
     input: Arc<Value>,
     events: Option<EventSink>,
     workflow_id: Arc<str>,
     user_id: Option<String>,
     usage: Mutex<Usage>,
+    budget: Arc<Budget>,
+    depth: u32,
 }
 
 impl<D: Send + Sync + 'static> Workflow<D> {
-    /// Runs the workflow on `input` (any serializable value; a string for
-    /// text).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::StepFailed`] when a step fails under the `Fail` policy (or
-    /// after its retries), [`Error::Cancelled`], store errors, and
-    /// [`Error::InvalidInput`] when the input cannot be serialized.
-    pub async fn run(&self, input: impl Serialize) -> Result<WorkflowOutput> {
-        self.run_with(input, RunOptions::new()).await
-    }
-
-    /// [`Workflow::run`] with per-run options (session, user, dependencies,
-    /// cancellation).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Workflow::run`].
-    pub async fn run_with(&self, input: impl Serialize, options: RunOptions<D>) -> Result<WorkflowOutput> {
-        let input = serde_json::to_value(input).map_err(|err| Error::InvalidInput(err.to_string()))?;
-        self.execute(input, options, None).await
-    }
-
-    /// Runs the workflow, streaming `WorkflowStarted`, `StepStarted`, the
-    /// steps' agent and team events (marked with `workflow_id` and
-    /// `step_name`), `StepCompleted`, ..., `WorkflowCompleted`.
-    pub fn run_stream(&self, input: impl Serialize) -> RunStream<WorkflowOutput> {
-        self.run_stream_with(input, RunOptions::new())
-    }
-
-    /// [`Workflow::run_stream`] with per-run options.
-    pub fn run_stream_with(&self, input: impl Serialize, options: RunOptions<D>) -> RunStream<WorkflowOutput> {
-        let workflow = self.clone();
-        let input = serde_json::to_value(input).map_err(|err| Error::InvalidInput(err.to_string()));
-        RunStream::new(move |sink| Box::pin(async move { workflow.execute(input?, options, Some(sink)).await }))
-    }
-
-    async fn execute(
-        &self,
-        input: Value,
-        mut options: RunOptions<D>,
-        events: Option<EventSink>,
-    ) -> Result<WorkflowOutput> {
+    pub(super) async fn execute_job(&self, job: RunJob<D>) -> Result<RunOutput<Value>> {
+        let RunJob { start, mut options, events } = job;
         let workflow = &*self.inner;
         let started = Instant::now();
-        let deps =
-            options.deps.take().or_else(|| workflow.deps.clone()).ok_or_else(|| {
-                Error::Config("no dependencies: give them to the builder or in RunOptions::deps".into())
-            })?;
-        let session = match (&workflow.store, &options.session_id) {
-            (Some(store), Some(session_id)) => store.session(session_id).await?,
+        let (input, mut resume, mut position) = match start {
+            Start::Input(input) => (input.to_value(), None, Position::default()),
+            Start::Continue { from, decisions } => {
+                let paused = self.paused_run(from, &options).await?;
+                if options.session_id.is_none() {
+                    options.session_id.clone_from(&paused.session_id);
+                }
+                if options.user_id.is_none() {
+                    options.user_id.clone_from(&paused.user_id);
+                }
+                options.run_id = Some(Arc::from(paused.run_id.as_str()));
+                let kept: Kept = paused
+                    .position
+                    .clone()
+                    .and_then(|kept| serde_json::from_value(kept).ok())
+                    .ok_or_else(|| Error::Continue("the paused run is not a workflow's".into()))?;
+                let from = paused
+                    .pending
+                    .first()
+                    .and_then(PendingToolCall::nested)
+                    .ok_or_else(|| Error::Continue("the paused workflow has no paused step".into()))?;
+                (kept.input, Some(Resume { path: kept.path, from, decisions }), kept.position)
+            }
+        };
+        let deps = options.deps.take().or_else(|| workflow.deps.clone()).ok_or_else(|| {
+            Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
+        })?;
+        let mut slot = match (&workflow.store, &options.session_id) {
+            (Some(store), Some(session_id)) => Some(
+                SessionSlot::open(Arc::clone(store), session_id, SessionType::Workflow, Some(&workflow.id)).await?,
+            ),
+            (None, Some(session_id)) => {
+                return Err(Error::Config(format!(
+                    "the run has session `{session_id}` but workflow `{}` has no store; add one with `.store(..)`",
+                    workflow.id
+                )));
+            }
             _ => None,
         };
-        let state =
-            options.session_state.take().or_else(|| session.as_ref().map(|s| s.state.clone())).unwrap_or_default();
-        let run_id: Arc<str> = Arc::from(uuid::Uuid::now_v7().to_string());
+        let state = options
+            .session_state
+            .take()
+            .or_else(|| slot.as_ref().map(|slot| slot.session.state.clone()))
+            .unwrap_or_default();
+        let user_id = options.user_id.clone().or_else(|| slot.as_ref().and_then(|slot| slot.session.user_id.clone()));
+        let run_id = options.run_id_or_new();
         let mut builder = RunContext::builder(deps, run_id)
             .session_id(options.session_id.as_deref().map(Arc::from))
-            .user_id(options.user_id.as_deref().map(Arc::from))
+            .user_id(user_id.as_deref().map(Arc::from))
             .agent_id(Some(Arc::from(workflow.id.as_str())))
-            .session_state(state);
+            .session_state(state)
+            .metadata(options.metadata.clone());
         if let Some(token) = options.cancel.take() {
             builder = builder.cancel(token);
         }
+        let budget = options.budget.take().unwrap_or_else(|| {
+            let limits = options.limits.clone().or_else(|| workflow.usage_limits.clone());
+            Arc::new(Budget::new(limits.unwrap_or_default()))
+        });
         let flow = Flow {
-            workflow,
             ctx: builder.build(),
             input: Arc::new(input),
             events,
             workflow_id: Arc::from(workflow.id.as_str()),
-            user_id: options.user_id.clone(),
+            user_id,
             usage: Mutex::new(Usage::default()),
+            budget,
+            depth: options.depth,
         };
-        flow.emit(
-            None,
-            RunEventKind::WorkflowStarted {
-                workflow_name: workflow.name.clone().unwrap_or_else(|| workflow.id.clone()),
-            },
-        );
-        let mut position = Position::default();
-        let result = flow.run_steps(&workflow.steps, &mut position).await;
+        let name = workflow.name.clone().unwrap_or_else(|| workflow.id.clone());
+        flow.emit(None, RunEventKind::WorkflowStarted { workflow_name: name });
+        let created_at = unix_now();
+        let result = match resume.take() {
+            None => flow.run_steps(&workflow.steps, 0, &[], true, &mut position).await,
+            Some(resume) => {
+                let path = resume.path.clone();
+                flow.resume(&workflow.steps, &path, &[], resume, &mut position).await
+            }
+        };
+        let (status, paused) = match &result {
+            Ok(Control::Paused(step)) => (RunStatus::Paused, Some(flow.paused_run(step, &position, created_at))),
+            Ok(_) => (RunStatus::Completed, None),
+            Err(Error::Cancelled) => (RunStatus::Cancelled, None),
+            Err(_) => (RunStatus::Error, None),
+        };
         let usage = *flow.usage.lock().unwrap_or_else(PoisonError::into_inner);
-        let status = match &result {
-            Ok(_) => RunStatus::Completed,
-            Err(Error::Cancelled) => RunStatus::Cancelled,
-            Err(_) => RunStatus::Error,
-        };
-        let output = WorkflowOutput {
+        let mut metrics = RunMetrics { duration: started.elapsed().as_secs_f64(), ..RunMetrics::default() };
+        metrics.set_usage(usage);
+        let output = RunOutput {
             run_id: flow.ctx.run_id().to_owned(),
             session_id: options.session_id.clone(),
-            workflow_id: workflow.id.clone(),
+            user_id: flow.user_id.clone(),
+            workflow_id: Some(workflow.id.clone()),
+            parent_run_id: options.parent_run_id.clone(),
             status,
-            content: position.previous.clone().unwrap_or(Value::Null),
+            content: if paused.is_some() { Value::Null } else { position.previous.clone().unwrap_or(Value::Null) },
             step_outputs: position.trail,
             usage,
-            duration: started.elapsed().as_secs_f64(),
+            metrics,
+            metadata: options.metadata,
+            paused,
+            created_at,
+            ..RunOutput::default()
         };
-        let error = result.as_ref().err().map(ToString::to_string);
-        let saved = flow.save(session, &output, error).await;
+        let error = result.as_ref().err().map(Error::report);
+        let saved = match &mut slot {
+            Some(slot) => {
+                let record = run_record(&output, flow.input.to_text(), error);
+                let state = flow.ctx.session_state().clone();
+                slot.save(&record, state, None).await
+            }
+            None => Ok(()),
+        };
         match result {
+            Ok(Control::Paused(step)) => {
+                saved?;
+                let step_index = step.path.last().copied().unwrap_or_default();
+                flow.emit(Some(&step.name), RunEventKind::StepPaused { step_name: step.name.clone(), step_index });
+                Ok(output)
+            }
             Ok(_) => {
                 saved?;
                 flow.emit(None, RunEventKind::WorkflowCompleted { content: output.content.clone() });
@@ -150,24 +211,76 @@ impl<D: Send + Sync + 'static> Workflow<D> {
                 }
                 match &error {
                     Error::Cancelled => flow.emit(None, RunEventKind::WorkflowCancelled { reason: error.to_string() }),
-                    other => flow.emit(None, RunEventKind::WorkflowError { error: other.to_string() }),
+                    other => flow.emit(None, RunEventKind::WorkflowError { error: other.report() }),
                 }
                 Err(error)
             }
         }
     }
+
+    /// The paused run to continue: the one given, or the one in the store.
+    async fn paused_run(&self, from: ContinueFrom, options: &RunOptions<D>) -> Result<PausedRun> {
+        match from.0 {
+            Origin::Paused(paused) => Ok(*paused),
+            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
+            Origin::Stored { session_id, run_id } => {
+                let session_id = options.session_id.clone().unwrap_or(session_id);
+                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
+            }
+        }
+    }
 }
 
-impl<D: Send + Sync + 'static> Flow<'_, D> {
-    /// Runs steps in order; returns whether one of them stopped the workflow.
-    fn run_steps<'s>(&'s self, steps: &'s [Step<D>], position: &'s mut Position) -> BoxFuture<'s, Result<bool>> {
+impl<D: Send + Sync + 'static> Flow<D> {
+    /// Runs `steps[from..]` in order. `prefix` is the path of the construct
+    /// they are in; `pausable` says whether a step there may pause.
+    fn run_steps<'s>(
+        &'s self,
+        steps: &'s [Step<D>],
+        from: usize,
+        prefix: &'s [usize],
+        pausable: bool,
+        position: &'s mut Position,
+    ) -> BoxFuture<'s, Result<Control>> {
         Box::pin(async move {
-            for (index, step) in steps.iter().enumerate() {
-                if self.run_step(step, index, position).await? {
-                    return Ok(true);
+            for (index, step) in steps.iter().enumerate().skip(from) {
+                let path = [prefix, &[index]].concat();
+                match self.run_step(step, index, &path, pausable, position).await? {
+                    Control::Next => {}
+                    other => return Ok(other),
                 }
             }
-            Ok(false)
+            Ok(Control::Next)
+        })
+    }
+
+    /// Continues the paused step at `path` (relative to `steps`), then the
+    /// steps after it, level by level.
+    fn resume<'s>(
+        &'s self,
+        steps: &'s [Step<D>],
+        path: &'s [usize],
+        prefix: &'s [usize],
+        resume: Resume,
+        position: &'s mut Position,
+    ) -> BoxFuture<'s, Result<Control>> {
+        Box::pin(async move {
+            let (&index, rest) = path.split_first().ok_or_else(|| Error::Continue("no paused step".into()))?;
+            let step = steps
+                .get(index)
+                .ok_or_else(|| Error::Continue("the workflow no longer has the paused step".into()))?;
+            let here = [prefix, &[index]].concat();
+            let control = match (&step.kind, rest.is_empty()) {
+                (StepKind::Run(_), true) => self.run_leaf(step, index, &here, true, position, Some(resume)).await?,
+                (StepKind::Sequence(children) | StepKind::Condition { steps: children, .. }, false) => {
+                    self.resume(children, rest, &here, resume, position).await?
+                }
+                _ => return Err(Error::Continue("the workflow no longer has the paused step".into())),
+            };
+            match control {
+                Control::Next => self.run_steps(steps, index + 1, prefix, true, position).await,
+                other => Ok(other),
+            }
         })
     }
 
@@ -175,18 +288,20 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
         &'s self,
         step: &'s Step<D>,
         index: usize,
+        path: &'s [usize],
+        pausable: bool,
         position: &'s mut Position,
-    ) -> BoxFuture<'s, Result<bool>> {
+    ) -> BoxFuture<'s, Result<Control>> {
         Box::pin(async move {
             if self.ctx.is_cancelled() {
                 return Err(Error::Cancelled);
             }
             let name = step.name.clone();
             match &step.kind {
-                StepKind::Agent(_) | StepKind::Team(_) | StepKind::Function(_) => {
-                    self.run_leaf(step, index, position).await
+                StepKind::Run(_) | StepKind::Function(_) => {
+                    self.run_leaf(step, index, path, pausable, position, None).await
                 }
-                StepKind::Sequence(steps) => self.run_steps(steps, position).await,
+                StepKind::Sequence(steps) => self.run_steps(steps, 0, path, pausable, position).await,
                 StepKind::Parallel(steps) => {
                     self.emit(
                         None,
@@ -198,27 +313,28 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
                     let branches = steps.iter().enumerate().map(|(index, branch)| {
                         let mut branch_position = position.clone();
                         let before = branch_position.trail.len();
+                        let branch_path = [path, &[index]].concat();
                         async move {
-                            let stopped = self.run_step(branch, index, &mut branch_position).await?;
-                            Ok::<_, Error>((branch_position, before, stopped))
+                            let control = self.run_step(branch, index, &branch_path, false, &mut branch_position).await?;
+                            Ok::<_, Error>((branch_position, before, control))
                         }
                     });
                     let results = futures::future::try_join_all(branches).await?;
                     let mut combined = Map::new();
                     let mut stopped = false;
-                    for ((branch_position, before, branch_stopped), branch) in results.into_iter().zip(steps) {
+                    for ((branch_position, before, control), branch) in results.into_iter().zip(steps) {
                         combined.insert(branch.name.clone(), branch_position.previous.clone().unwrap_or(Value::Null));
                         for output in &branch_position.trail[before..] {
                             position.outputs.insert(output.step_name.clone(), output.content.clone());
                         }
                         position.trail.extend_from_slice(&branch_position.trail[before..]);
-                        stopped |= branch_stopped;
+                        stopped |= matches!(control, Control::Stop);
                     }
                     let content = Value::Object(combined);
                     position.outputs.insert(name.clone(), content.clone());
                     position.previous = Some(content);
                     self.emit(None, RunEventKind::ParallelExecutionCompleted { step_name: name });
-                    Ok(stopped)
+                    Ok(if stopped { Control::Stop } else { Control::Next })
                 }
                 StepKind::Condition { when, steps } => {
                     let holds = when(&self.view(position));
@@ -226,9 +342,10 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
                         None,
                         RunEventKind::ConditionExecutionStarted { step_name: name.clone(), condition_result: holds },
                     );
-                    let stopped = if holds { self.run_steps(steps, position).await? } else { false };
+                    let control =
+                        if holds { self.run_steps(steps, 0, path, pausable, position).await? } else { Control::Next };
                     self.emit(None, RunEventKind::ConditionExecutionCompleted { step_name: name });
-                    Ok(stopped)
+                    Ok(control)
                 }
                 StepKind::Loop { steps, until, max_iterations } => {
                     self.emit(
@@ -236,7 +353,7 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
                         RunEventKind::LoopExecutionStarted { step_name: name.clone(), max_iterations: *max_iterations },
                     );
                     let mut iterations = 0;
-                    let mut stopped = false;
+                    let mut control = Control::Next;
                     while iterations < *max_iterations {
                         iterations += 1;
                         self.emit(
@@ -244,17 +361,17 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
                             RunEventKind::LoopIterationStarted { step_name: name.clone(), iteration: iterations },
                         );
                         let before = position.trail.len();
-                        stopped = self.run_steps(steps, position).await?;
+                        control = self.run_steps(steps, 0, path, false, position).await?;
                         self.emit(
                             None,
                             RunEventKind::LoopIterationCompleted { step_name: name.clone(), iteration: iterations },
                         );
-                        if stopped || until(&position.trail[before..]) {
+                        if matches!(control, Control::Stop) || until(&position.trail[before..]) {
                             break;
                         }
                     }
                     self.emit(None, RunEventKind::LoopExecutionCompleted { step_name: name, iterations });
-                    Ok(stopped)
+                    Ok(control)
                 }
                 StepKind::Router { choose, routes } => {
                     let chosen = choose(&self.view(position));
@@ -265,28 +382,41 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
                             selected_steps: chosen.clone(),
                         },
                     );
-                    let mut stopped = false;
+                    let mut control = Control::Next;
                     for (index, route_name) in chosen.iter().enumerate() {
-                        let route =
-                            routes.iter().find(|route| &route.name == route_name).ok_or_else(|| Error::StepFailed {
+                        let route = routes.iter().find(|route| &route.name == route_name).ok_or_else(|| {
+                            Error::StepFailed {
                                 step: name.clone(),
-                                message: format!("router chose unknown step `{route_name}`"),
-                            })?;
-                        if self.run_step(route, index, position).await? {
-                            stopped = true;
+                                source: Box::new(Error::Config(format!("router chose unknown step `{route_name}`"))),
+                            }
+                        })?;
+                        let route_path = [path, &[index]].concat();
+                        control = self.run_step(route, index, &route_path, false, position).await?;
+                        if matches!(control, Control::Stop) {
                             break;
                         }
                     }
                     self.emit(None, RunEventKind::RouterExecutionCompleted { step_name: name });
-                    Ok(stopped)
+                    Ok(control)
                 }
             }
         })
     }
 
-    /// Runs an agent, team or function step under its error policy.
-    async fn run_leaf(&self, step: &Step<D>, index: usize, position: &mut Position) -> Result<bool> {
-        self.emit(Some(&step.name), RunEventKind::StepStarted { step_name: step.name.clone(), step_index: index });
+    /// Runs (or continues) an agent, team, workflow or function step under
+    /// its error policy.
+    async fn run_leaf(
+        &self,
+        step: &Step<D>,
+        index: usize,
+        path: &[usize],
+        pausable: bool,
+        position: &mut Position,
+        mut resume: Option<Resume>,
+    ) -> Result<Control> {
+        if resume.is_none() {
+            self.emit(Some(&step.name), RunEventKind::StepStarted { step_name: step.name.clone(), step_index: index });
+        }
         let mut retries = 0;
         let output = loop {
             let view = self.view(position);
@@ -294,24 +424,34 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
             let attempt = tokio::select! {
                 biased;
                 () = cancel.cancelled() => Err(Error::Cancelled),
-                result = self.attempt(step, view) => result,
+                result = self.attempt(step, view, resume.take()) => result,
             };
             match attempt {
-                Ok(output) => break Some(output),
+                Ok(Attempt::Done(output)) => break Some(output),
+                Ok(Attempt::Paused(paused)) if pausable => {
+                    let name = step.name.clone();
+                    return Ok(Control::Paused(Box::new(PausedStep { path: path.to_vec(), name, paused })));
+                }
+                Ok(Attempt::Paused(_)) => {
+                    return Err(Error::StepFailed {
+                        step: step.name.clone(),
+                        source: Box::new(Error::Config(
+                            "the step paused for tool decisions inside a parallel, loop or router construct; \
+                             steps that pause belong in sequences and conditions"
+                                .into(),
+                        )),
+                    });
+                }
                 Err(Error::Cancelled) => return Err(Error::Cancelled),
                 Err(error) => {
-                    let message = match error {
-                        Error::StepFailed { message, .. } => message,
-                        other => other.to_string(),
-                    };
                     self.emit(
                         Some(&step.name),
-                        RunEventKind::StepError { step_name: step.name.clone(), error: message.clone() },
+                        RunEventKind::StepError { step_name: step.name.clone(), error: error.report() },
                     );
                     match step.on_error {
                         OnError::Retry(limit) if retries < limit => retries += 1,
                         OnError::Skip => break None,
-                        _ => return Err(Error::StepFailed { step: step.name.clone(), message }),
+                        _ => return Err(Error::StepFailed { step: step.name.clone(), source: Box::new(error) }),
                     }
                 }
             }
@@ -319,7 +459,7 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
         let Some(mut output) = output else {
             position.outputs.insert(step.name.clone(), Value::Null);
             position.trail.push(StepOutput { step_name: step.name.clone(), content: Value::Null, stop: false });
-            return Ok(false);
+            return Ok(Control::Next);
         };
         output.step_name.clone_from(&step.name);
         self.emit(
@@ -330,65 +470,70 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
         position.previous = Some(output.content.clone());
         let stop = output.stop;
         position.trail.push(output);
-        Ok(stop)
+        Ok(if stop { Control::Stop } else { Control::Next })
     }
 
-    async fn attempt(&self, step: &Step<D>, view: StepInput<D>) -> Result<StepOutput> {
-        let run = match &step.kind {
-            StepKind::Function(f) => {
-                return f(view)
-                    .await
-                    .map_err(|err| Error::StepFailed { step: step.name.clone(), message: err.to_string() });
-            }
-            StepKind::Agent(agent) => {
-                let options = self.member_options();
-                match &self.events {
-                    Some(sink) => {
-                        self.forward(agent.run_stream_with(view.previous_text(), options), sink, &step.name).await
-                    }
-                    None => agent.run_with(view.previous_text(), options).await,
-                }
-            }
-            StepKind::Team(team) => {
-                let options = self.member_options();
-                match &self.events {
-                    Some(sink) => {
-                        self.forward(team.run_stream_with(view.previous_text(), options), sink, &step.name).await
-                    }
-                    None => team.run_with(view.previous_text(), options).await,
-                }
-            }
+    async fn attempt(&self, step: &Step<D>, view: StepInput<D>, resume: Option<Resume>) -> Result<Attempt> {
+        let target = match &step.kind {
+            StepKind::Function(f) => return f(view).await.map(Attempt::Done).map_err(Error::Function),
+            StepKind::Run(target) => target,
             _ => return Err(Error::Config(format!("step `{}` is not a leaf step", step.name))),
-        }?;
+        };
+        let start = match resume {
+            Some(resume) => Start::Continue { from: resume.from.into(), decisions: resume.decisions },
+            None => Start::Input(view.previous.clone().unwrap_or_else(|| (*self.input).clone()).into()),
+        };
+        let run = self.step_request(target, start).run_nested(self.events.as_ref(), self.marker(&step.name)).await?;
         *self.usage.lock().unwrap_or_else(PoisonError::into_inner) += run.usage;
-        if run.is_paused() {
-            return Err(Error::StepFailed {
-                step: step.name.clone(),
-                message: "the step paused for tool decisions; human-in-the-loop is not supported inside workflows"
-                    .into(),
-            });
+        match run.paused {
+            Some(paused) => Ok(Attempt::Paused(paused)),
+            None => Ok(Attempt::Done(StepOutput::new(run.content))),
         }
-        Ok(StepOutput::new(run.content))
     }
 
-    fn member_options(&self) -> RunOptions<D> {
-        let mut options = RunOptions::new()
+    fn step_request(&self, target: &SharedEngine<D>, start: Start) -> RunRequest<D, Value> {
+        RunRequest::<D, Value>::new(Arc::clone(target), start)
             .parent_run_id(self.ctx.run_id().to_owned())
-            .cancel_token(self.ctx.cancellation().child_token());
-        options.deps = Some(self.ctx.deps_arc());
-        options.user_id.clone_from(&self.user_id);
-        options
+            .cancel(self.ctx.cancellation().child_token())
+            .deps_arc(self.ctx.deps_arc())
+            .user_opt(self.user_id.clone())
+            .budget(Some(Arc::clone(&self.budget)))
+            .depth(self.depth + 1)
     }
 
-    async fn forward(&self, stream: RunStream, sink: &EventSink, step_name: &str) -> Result<RunOutput> {
+    /// Marks a step's events with the workflow, the step and the workflow run.
+    fn marker(&self, step_name: &str) -> impl FnMut(&mut RunEvent) + use<D> {
         let step: Arc<str> = Arc::from(step_name);
-        stream
-            .forward_into(sink, |event| {
-                event.workflow_id = Some(Arc::clone(&self.workflow_id));
-                event.step_name.get_or_insert_with(|| Arc::clone(&step));
-                event.parent_run_id.get_or_insert_with(|| self.ctx.run_id_arc());
-            })
-            .await
+        let workflow_id = Arc::clone(&self.workflow_id);
+        let run_id = self.ctx.run_id_arc();
+        move |event| {
+            event.workflow_id = Some(Arc::clone(&workflow_id));
+            event.step_name.get_or_insert_with(|| Arc::clone(&step));
+            event.parent_run_id.get_or_insert_with(|| Arc::clone(&run_id));
+        }
+    }
+
+    /// The workflow's paused state: the paused step as a deferred call whose
+    /// payload carries the step's paused run, and where the workflow stood.
+    fn paused_run(&self, step: &PausedStep, position: &Position, created_at: i64) -> PausedRun {
+        let path: Vec<String> = step.path.iter().map(ToString::to_string).collect();
+        let kept = Kept { path: step.path.clone(), position: position.clone(), input: (*self.input).clone() };
+        PausedRun {
+            run_id: self.ctx.run_id().to_owned(),
+            session_id: self.ctx.session_id().map(str::to_owned),
+            user_id: self.user_id.clone(),
+            input: self.input.to_text(),
+            pending: vec![PendingToolCall {
+                tool_call_id: format!("step:{}", path.join(".")),
+                tool_name: step.name.clone(),
+                tool_args: json!({}),
+                kind: PendingKind::Deferred,
+                payload: Some(json!({"step_name": step.name, "paused": step.paused})),
+            }],
+            created_at,
+            position: serde_json::to_value(kept).ok(),
+            ..PausedRun::default()
+        }
     }
 
     fn view(&self, position: &Position) -> StepInput<D> {
@@ -416,37 +561,10 @@ impl<D: Send + Sync + 'static> Flow<'_, D> {
             });
         }
     }
+}
 
-    async fn save(&self, session: Option<Session>, output: &WorkflowOutput, error: Option<String>) -> Result<()> {
-        let (Some(store), Some(session_id)) = (&self.workflow.store, self.ctx.session_id()) else { return Ok(()) };
-        let now = unix_now();
-        let mut session = session.unwrap_or_else(|| Session::new(session_id, SessionType::Workflow));
-        session.component_id.get_or_insert_with(|| self.workflow.id.clone());
-        if session.user_id.is_none() {
-            session.user_id.clone_from(&self.user_id);
-        }
-        session.state = self.ctx.session_state().clone();
-        session.updated_at = now;
-        let record = RunRecord {
-            run_id: output.run_id.clone(),
-            session_id: session_id.to_owned(),
-            component_id: Some(self.workflow.id.clone()),
-            user_id: self.user_id.clone(),
-            status: output.status,
-            input: match &*self.input {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            },
-            output: (output.status == RunStatus::Completed).then(|| match &output.content {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            }),
-            metrics: json!({"duration": output.duration, "step_outputs": output.step_outputs}),
-            error,
-            created_at: now,
-            updated_at: now,
-            ..RunRecord::default()
-        };
-        Ok(store.save_run(&session, &record).await?)
-    }
+/// How one attempt at a leaf step ended.
+enum Attempt {
+    Done(StepOutput),
+    Paused(PausedRun),
 }

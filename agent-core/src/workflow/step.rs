@@ -7,9 +7,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::agent::Agent;
 use crate::context::RunContext;
-use crate::team::Team;
+use crate::runnable::{Runnable, SharedEngine};
+use crate::session::SessionType;
 
 /// The error a function step returns.
 pub type StepError = Box<dyn std::error::Error + Send + Sync>;
@@ -40,8 +40,8 @@ pub struct Step<D = ()> {
 }
 
 pub(crate) enum StepKind<D> {
-    Agent(Agent<D>),
-    Team(Team<D>),
+    /// An agent, a team or a workflow.
+    Run(SharedEngine<D>),
     Function(Arc<StepFn<D>>),
     Sequence(Vec<Step<D>>),
     Parallel(Vec<Step<D>>),
@@ -55,15 +55,13 @@ impl<D: Send + Sync + 'static> Step<D> {
         Self { name: name.into(), kind, on_error: OnError::Fail }
     }
 
-    /// An agent step: the agent runs on the previous step's output (the
-    /// workflow input for the first step), as text.
-    pub fn agent(name: impl Into<String>, agent: Agent<D>) -> Self {
-        Self::new(name, StepKind::Agent(agent))
-    }
-
-    /// A team step, fed like an agent step.
-    pub fn team(name: impl Into<String>, team: Team<D>) -> Self {
-        Self::new(name, StepKind::Team(team))
+    /// A step that runs an agent, a team or another workflow on the previous
+    /// step's output (the workflow input for the first step): as text for an
+    /// agent or team, as JSON for a workflow. When it pauses for tool
+    /// decisions, the workflow pauses (in sequences and conditions; a step
+    /// inside a parallel, loop or router construct must not pause).
+    pub fn run(name: impl Into<String>, target: impl Runnable<D>) -> Self {
+        Self::new(name, StepKind::Run(Arc::new(target)))
     }
 
     /// A step that runs an async function.
@@ -125,6 +123,84 @@ impl<D: Send + Sync + 'static> Step<D> {
     /// The step's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What kind of step it is, for servers that describe workflows.
+    pub fn kind(&self) -> StepKindName {
+        match &self.kind {
+            StepKind::Run(target) => match target.kind() {
+                SessionType::Agent => StepKindName::Agent,
+                SessionType::Team => StepKindName::Team,
+                SessionType::Workflow => StepKindName::Workflow,
+            },
+            StepKind::Function(_) => StepKindName::Function,
+            StepKind::Sequence(_) => StepKindName::Sequence,
+            StepKind::Parallel(_) => StepKindName::Parallel,
+            StepKind::Condition { .. } => StepKindName::Condition,
+            StepKind::Loop { .. } => StepKindName::Loop,
+            StepKind::Router { .. } => StepKindName::Router,
+        }
+    }
+
+    /// The steps inside a construct (sequence, parallel, condition, loop,
+    /// router), in order; empty for a leaf step.
+    pub fn children(&self) -> &[Step<D>] {
+        match &self.kind {
+            StepKind::Sequence(steps)
+            | StepKind::Parallel(steps)
+            | StepKind::Condition { steps, .. }
+            | StepKind::Loop { steps, .. } => steps,
+            StepKind::Router { routes, .. } => routes,
+            StepKind::Run(_) | StepKind::Function(_) => &[],
+        }
+    }
+
+    /// For a step that runs an agent, team or workflow: its id.
+    pub fn target_id(&self) -> Option<&str> {
+        match &self.kind {
+            StepKind::Run(target) => target.id(),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of a workflow step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKindName {
+    /// Runs an agent.
+    Agent,
+    /// Runs a team.
+    Team,
+    /// Runs another workflow.
+    Workflow,
+    /// Runs a function.
+    Function,
+    /// Runs steps in order.
+    Sequence,
+    /// Runs steps at once.
+    Parallel,
+    /// Runs steps when a condition holds.
+    Condition,
+    /// Repeats steps.
+    Loop,
+    /// Runs the steps a function chooses.
+    Router,
+}
+
+impl StepKindName {
+    /// The lowercase name, such as `agent` or `parallel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Team => "team",
+            Self::Workflow => "workflow",
+            Self::Function => "function",
+            Self::Sequence => "sequence",
+            Self::Parallel => "parallel",
+            Self::Condition => "condition",
+            Self::Loop => "loop",
+            Self::Router => "router",
+        }
     }
 }
 

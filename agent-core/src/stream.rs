@@ -1,4 +1,4 @@
-//! `run_stream`: a run as a stream of `RunEvent`s.
+//! `RunStream`: a run as a stream of `RunEvent`s.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -7,17 +7,37 @@ use futures::Stream;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use super::{Agent, RunInput, RunOptions};
 use crate::error::Result;
-use crate::event::RunEvent;
-use crate::hitl::ToolDecision;
+use crate::event::{EventSink, RunEvent};
 use crate::output::RunOutput;
 
-/// A run in progress, yielding its events.
+/// A run in progress, yielding its events; from
+/// [`RunRequest::stream`](crate::RunRequest::stream).
 ///
 /// The run advances only while the stream is polled; dropping the stream
 /// cancels it (nothing of a dropped run is saved). After the last event,
-/// [`RunStream::output`] holds the run's result.
+/// [`RunStream::output`] holds the run's result, and [`RunStream::finish`]
+/// drives the run to its end and returns it.
+///
+/// # Example
+///
+/// ```
+/// use futures::StreamExt;
+/// use agent_core::Agent;
+/// use agent_core::testing::TestModel;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let agent = Agent::builder(TestModel::new().answer("Hello!")).build()?;
+/// let mut stream = agent.run("Hi").stream();
+/// let mut names = Vec::new();
+/// while let Some(event) = stream.next().await {
+///     names.push(event.name());
+/// }
+/// assert_eq!(names.first(), Some(&"RunStarted"));
+/// assert_eq!(names.last(), Some(&"RunCompleted"));
+/// assert_eq!(stream.output().expect("the run ended")?.content, "Hello!");
+/// # Ok::<_, agent_core::Error>(()) }).unwrap();
+/// ```
 #[must_use = "a run stream does nothing unless polled"]
 pub struct RunStream<T = RunOutput> {
     events: UnboundedReceiver<RunEvent>,
@@ -25,8 +45,12 @@ pub struct RunStream<T = RunOutput> {
     result: Option<Result<T>>,
 }
 
-impl<T: Unpin> RunStream<T> {
-    pub(crate) fn new(start: impl FnOnce(super::run::EventSink) -> BoxFuture<'static, Result<T>>) -> Self {
+// The result is only moved, never pinned, so the stream is `Unpin` whatever
+// `T` is.
+impl<T> Unpin for RunStream<T> {}
+
+impl<T> RunStream<T> {
+    pub(crate) fn new(start: impl FnOnce(EventSink) -> BoxFuture<'static, Result<T>>) -> Self {
         let (sender, events) = unbounded_channel();
         Self { events, run: Some(start(sender)), result: None }
     }
@@ -41,7 +65,7 @@ impl<T: Unpin> RunStream<T> {
     /// result. Teams and workflows use it to forward their members' events.
     pub(crate) async fn forward_into(
         mut self,
-        sink: &super::run::EventSink,
+        sink: &EventSink,
         mut mark: impl FnMut(&mut RunEvent),
     ) -> Result<T> {
         use futures::StreamExt;
@@ -65,7 +89,7 @@ impl<T: Unpin> RunStream<T> {
     }
 }
 
-impl<T: Unpin> Stream for RunStream<T> {
+impl<T> Stream for RunStream<T> {
     type Item = RunEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RunEvent>> {
@@ -86,45 +110,5 @@ impl<T: Unpin> Stream for RunStream<T> {
                 Poll::Pending => return Poll::Pending,
             }
         }
-    }
-}
-
-impl<D: Send + Sync + 'static> Agent<D> {
-    /// Runs the agent, streaming its events (`RunStarted`, `RunContent`
-    /// deltas, `ToolCallStarted`, ..., then `RunCompleted`, `RunPaused`,
-    /// `RunError` or `RunCancelled`).
-    pub fn run_stream(&self, input: impl Into<RunInput>) -> RunStream {
-        self.run_stream_with(input, RunOptions::new())
-    }
-
-    /// [`Agent::run_stream`] with per-run options.
-    pub fn run_stream_with(&self, input: impl Into<RunInput>, options: RunOptions<D>) -> RunStream {
-        let agent = self.clone();
-        let input = input.into();
-        RunStream::new(move |sink| Box::pin(async move { agent.start(input, options, Some(sink), None).await }))
-    }
-
-    /// [`Agent::continue_run`], streaming the continued run's events.
-    pub fn continue_run_stream(&self, paused: &RunOutput, decisions: Vec<ToolDecision>) -> RunStream {
-        let agent = self.clone();
-        let state = paused.paused.clone();
-        RunStream::new(move |sink| {
-            Box::pin(async move {
-                let state = state.ok_or_else(|| crate::Error::Continue("the run is not paused".into()))?;
-                agent.continue_paused(&state, decisions, RunOptions::new(), Some(sink)).await
-            })
-        })
-    }
-
-    /// [`Agent::continue_run_id`], streaming the continued run's events.
-    pub fn continue_run_id_stream(&self, session_id: &str, run_id: &str, decisions: Vec<ToolDecision>) -> RunStream {
-        let agent = self.clone();
-        let (session_id, run_id) = (session_id.to_owned(), run_id.to_owned());
-        RunStream::new(move |sink| {
-            Box::pin(async move {
-                let state = agent.load_paused(&session_id, &run_id).await?;
-                agent.continue_paused(&state, decisions, RunOptions::new(), Some(sink)).await
-            })
-        })
     }
 }
