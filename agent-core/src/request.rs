@@ -40,6 +40,16 @@ impl RunInput {
         crate::message::blocks_text(&self.content)
     }
 
+    /// Any serializable value as input: a workflow gets the JSON value; an
+    /// agent gets its text (strings as they are, other values serialized).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the value cannot be serialized.
+    pub fn json(value: impl serde::Serialize) -> Result<Self> {
+        serde_json::to_value(value).map(Self::from).map_err(|err| Error::InvalidInput(err.to_string()))
+    }
+
     /// The input as JSON: the value it was given as, or its text.
     pub fn to_value(&self) -> Value {
         self.data.clone().unwrap_or_else(|| Value::String(self.text()))

@@ -31,7 +31,7 @@ use crate::session::SessionType;
 /// use agent_core::{Agent, Runnable, SessionType};
 ///
 /// /// Runs anything and returns its answer as text.
-/// async fn ask<R: Runnable>(target: &R, question: &str) -> agent_core::Result<String> {
+/// async fn ask<R: Runnable + Clone>(target: &R, question: &str) -> agent_core::Result<String> {
 ///     let output = target.run(question).await?;
 ///     Ok(R::content_text(&output.content))
 /// }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Step, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
 use agent_core::{
     Agent, ContentBlock, Error, FnTool, HookAction, Message, ModelError, ModelErrorKind, ModelResponse, Role,
     RunContext, StopDetails, StopReason, ToolDef, ToolError, ToolInputError, ToolOutput, ToolResultContent,
@@ -55,7 +55,7 @@ async fn test_model_calls_the_tool_with_schema_valid_arguments_then_answers() {
 
 #[tokio::test]
 async fn unknown_tool_gets_an_error_result_listing_the_available_tools() {
-    let model = ScriptedModel::new([Step::tool_call("c1", "get_wether", json!({"city": "Paris"})), Step::text("ok")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "get_wether", json!({"city": "Paris"})), Turn::text("ok")]);
     let agent = Agent::builder(model.clone()).tool(weather_tool()).build().unwrap();
     agent.run("hi").await.unwrap();
     let results = results_sent(&model, 1);
@@ -69,9 +69,9 @@ async fn unknown_tool_gets_an_error_result_listing_the_available_tools() {
 #[tokio::test]
 async fn arguments_that_do_not_match_the_schema_are_retried_with_the_parser_message() {
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "get_weather", json!({"town": "Paris"})),
-        Step::tool_call("c2", "get_weather", json!({"city": "Paris"})),
-        Step::text("Sunny."),
+        Turn::tool_call("c1", "get_weather", json!({"town": "Paris"})),
+        Turn::tool_call("c2", "get_weather", json!({"city": "Paris"})),
+        Turn::text("Sunny."),
     ]);
     let agent = Agent::builder(model.clone()).tool(weather_tool()).build().unwrap();
     let output = agent.run("hi").await.unwrap();
@@ -91,7 +91,7 @@ async fn malformed_json_from_the_model_is_a_retry_not_a_crash() {
         raw: "{\"city\": \"Par".into(),
         message: "EOF while parsing a string".into(),
     });
-    let model = ScriptedModel::new([Step::respond(bad), Step::text("done")]);
+    let model = ScriptedModel::new([Turn::respond(bad), Turn::text("done")]);
     let agent = Agent::builder(model.clone()).tool(weather_tool()).build().unwrap();
     agent.run("hi").await.unwrap();
     let result = &results_sent(&model, 1)[0];
@@ -122,12 +122,12 @@ async fn tool_errors_become_error_results_and_fatal_errors_stop_the_run() {
             }
         });
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "flaky", json!({})),
-        Step::tool_call("c2", "flaky", json!({"fatal": true})),
+        Turn::tool_call("c1", "flaky", json!({})),
+        Turn::tool_call("c2", "flaky", json!({"fatal": true})),
     ]);
     let agent = Agent::builder(model.clone()).tool(flaky).build().unwrap();
     let error = agent.run("hi").await.unwrap_err();
-    assert!(matches!(&error, Error::ToolFailed { tool, message } if tool == "flaky" && message == "disk on fire"));
+    assert!(matches!(&error, Error::ToolFailed { tool, source } if tool == "flaky" && source.to_string() == "disk on fire"));
     assert_eq!(results_sent(&model, 1), [("c1".into(), "try later".into(), true)]);
     model.assert_complete();
 }
@@ -140,7 +140,7 @@ async fn a_panicking_tool_is_reported_as_a_tool_error() {
         }
         Ok(ToolOutput::text("unreachable"))
     });
-    let model = ScriptedModel::new([Step::tool_call("c1", "boom", json!({})), Step::text("sorry")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "boom", json!({})), Turn::text("sorry")]);
     let agent = Agent::builder(model.clone()).tool(boom).build().unwrap();
     let output = agent.run("hi").await.unwrap();
     assert_eq!(output.content, "sorry");
@@ -155,7 +155,7 @@ async fn a_tool_over_its_timeout_gets_an_error_result() {
         Ok(ToolOutput::text("late"))
     })
     .with_def(|def| def.timeout(Duration::from_secs(2)));
-    let model = ScriptedModel::new([Step::tool_call("c1", "slow", json!({})), Step::text("gave up")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "slow", json!({})), Turn::text("gave up")]);
     let agent = Agent::builder(model.clone()).tool(slow).build().unwrap();
     agent.run("hi").await.unwrap();
     assert_eq!(results_sent(&model, 1), [("c1".into(), "tool `slow` timed out after 2.0s".into(), true)]);
@@ -179,12 +179,12 @@ async fn tool_calls_of_one_turn_run_concurrently_and_answer_in_call_order() {
             }
         });
     let model = ScriptedModel::new([
-        Step::respond(tool_calls_response([
+        Turn::respond(tool_calls_response([
             ("a", "sleepy", json!({"ms": 300})),
             ("b", "sleepy", json!({"ms": 100})),
             ("c", "sleepy", json!({"ms": 200})),
         ])),
-        Step::text("done"),
+        Turn::text("done"),
     ]);
     let agent = Agent::builder(model.clone()).tool(sleepy).build().unwrap();
     let started = tokio::time::Instant::now();
@@ -202,8 +202,8 @@ async fn tool_concurrency_of_one_runs_calls_one_after_another() {
         Ok(ToolOutput::text("ok"))
     });
     let model = ScriptedModel::new([
-        Step::respond(tool_calls_response([("a", "sleepy", json!({})), ("b", "sleepy", json!({}))])),
-        Step::text("done"),
+        Turn::respond(tool_calls_response([("a", "sleepy", json!({})), ("b", "sleepy", json!({}))])),
+        Turn::text("done"),
     ]);
     let agent = Agent::builder(model).tool(sleepy).tool_concurrency(1).build().unwrap();
     let started = tokio::time::Instant::now();
@@ -215,7 +215,7 @@ async fn tool_concurrency_of_one_runs_calls_one_after_another() {
 async fn the_turn_limit_is_a_typed_error() {
     let model = FunctionModel::new(|_| Ok(tool_calls_response([("c", "get_weather", json!({"city": "Oslo"}))])));
     let agent = Agent::builder(model).tool(weather_tool()).max_turns(3).build().unwrap();
-    assert!(matches!(agent.run("hi").await, Err(Error::MaxTurns { limit: 3 })));
+    assert!(matches!(agent.run("hi").await, Err(Error::MaxTurns { limit: 3, .. })));
 }
 
 #[tokio::test]
@@ -236,7 +236,7 @@ async fn a_model_error_mid_run_is_returned_with_its_details() {
     overloaded.status = Some(529);
     overloaded.request_id = Some("req_1".into());
     let model =
-        ScriptedModel::new([Step::tool_call("c1", "get_weather", json!({"city": "Rome"})), Step::error(overloaded)]);
+        ScriptedModel::new([Turn::tool_call("c1", "get_weather", json!({"city": "Rome"})), Turn::error(overloaded)]);
     let agent = Agent::builder(model).tool(weather_tool()).build().unwrap();
     match agent.run("hi").await {
         Err(Error::Model(error)) => {
@@ -251,8 +251,8 @@ async fn pause_turn_is_resumed_without_an_extra_user_message() {
     let mut paused = text_response("searching...");
     paused.stop_reason = StopReason::PauseTurn;
     let model = ScriptedModel::new([
-        Step::respond(paused),
-        Step::text("found it").expect(|request| {
+        Turn::respond(paused),
+        Turn::text("found it").expect(|request| {
             let last = request.messages.last().ok_or("no messages")?;
             if last.role == Role::Assistant && last.text() == "searching..." {
                 Ok(())
@@ -275,7 +275,7 @@ async fn pause_turn_stops_after_max_continuations() {
         Ok(paused)
     });
     let agent = Agent::builder(model).max_continuations(2).build().unwrap();
-    assert!(matches!(agent.run("hi").await, Err(Error::PauseTurnLimit { limit: 2 })));
+    assert!(matches!(agent.run("hi").await, Err(Error::PauseTurnLimit { limit: 2, .. })));
 }
 
 #[tokio::test]
@@ -283,9 +283,9 @@ async fn a_refusal_is_a_typed_outcome_and_partial_output_is_not_an_answer() {
     let mut refused = text_response("Here is how to");
     refused.stop_reason =
         StopReason::Refusal { details: Some(StopDetails { category: Some("cyber".into()), ..StopDetails::default() }) };
-    let agent = Agent::builder(ScriptedModel::new([Step::respond(refused)])).build().unwrap();
+    let agent = Agent::builder(ScriptedModel::new([Turn::respond(refused)])).build().unwrap();
     match agent.run("hi").await {
-        Err(Error::Refused { details: Some(details) }) => assert_eq!(details.category.as_deref(), Some("cyber")),
+        Err(Error::Refused { details: Some(details), .. }) => assert_eq!(details.category.as_deref(), Some("cyber")),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -300,7 +300,7 @@ async fn max_tokens_in_the_middle_of_a_tool_call_is_an_error_not_a_call() {
     });
     let mut truncated = tool_calls_response([("c1", "write", json!({}))]);
     truncated.stop_reason = StopReason::MaxTokens;
-    let agent = Agent::builder(ScriptedModel::new([Step::respond(truncated)])).tool(tool).build().unwrap();
+    let agent = Agent::builder(ScriptedModel::new([Turn::respond(truncated)])).tool(tool).build().unwrap();
     assert!(matches!(agent.run("hi").await, Err(Error::TruncatedToolCall { tool }) if tool == "write"));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
@@ -326,11 +326,11 @@ async fn hooks_can_reject_or_stop_calls_and_see_results() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen2 = seen.clone();
     let model = ScriptedModel::new([
-        Step::respond(tool_calls_response([
+        Turn::respond(tool_calls_response([
             ("a", "get_weather", json!({"city": "Paris"})),
             ("b", "get_weather", json!({"city": "Mordor"})),
         ])),
-        Step::tool_call("c", "get_weather", json!({"city": "Atlantis"})),
+        Turn::tool_call("c", "get_weather", json!({"city": "Atlantis"})),
     ]);
     let agent = Agent::builder(model.clone())
         .tool(weather_tool())
@@ -358,9 +358,9 @@ async fn cached_tools_run_once_per_identical_call() {
     })
     .with_def(|def| def.cache_results(true));
     let model = ScriptedModel::new([
-        Step::tool_call("a", "lookup", json!({"q": 1})),
-        Step::tool_call("b", "lookup", json!({"q": 1})),
-        Step::text("42"),
+        Turn::tool_call("a", "lookup", json!({"q": 1})),
+        Turn::tool_call("b", "lookup", json!({"q": 1})),
+        Turn::text("42"),
     ]);
     let agent = Agent::builder(model.clone()).tool(tool).build().unwrap();
     agent.run("hi").await.unwrap();
@@ -378,11 +378,11 @@ async fn dependencies_reach_tools_and_dynamic_instructions() {
         Ok(ToolOutput::text(format!("{} from {}", ctx.deps().greeting, ctx.tool_call_id().unwrap_or("?"))))
     });
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "greet", json!({})).expect(|request| match request.instructions.as_deref() {
+        Turn::tool_call("c1", "greet", json!({})).expect(|request| match request.instructions.as_deref() {
             Some("Be brief.\n\nThe user is user-7.") => Ok(()),
             other => Err(format!("instructions: {other:?}")),
         }),
-        Step::text("done"),
+        Turn::text("done"),
     ]);
     let agent = Agent::with_deps(model.clone(), Deps { greeting: "hello".into() })
         .instructions("Be brief.")
@@ -390,7 +390,7 @@ async fn dependencies_reach_tools_and_dynamic_instructions() {
         .tool(tool)
         .build()
         .unwrap();
-    agent.run_with("hi", agent_core::RunOptions::new().user_id("user-7")).await.unwrap();
+    agent.run("hi").user("user-7").await.unwrap();
     assert_eq!(results_sent(&model, 1), [("c1".into(), "hello from c1".into(), false)]);
     model.assert_complete();
 }
@@ -410,7 +410,7 @@ async fn tool_results_can_be_json_or_blocks() {
     let rich = FnTool::<()>::raw(ToolDef::new("rich", "Rich.", json!({"type": "object"})), |_, _| async {
         Ok(ToolOutput::blocks(vec![ContentBlock::text("a chart")]))
     });
-    let model = ScriptedModel::new([Step::tool_call("c1", "rich", json!({})), Step::text("ok")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "rich", json!({})), Turn::text("ok")]);
     let agent = Agent::builder(model.clone()).tool(rich).build().unwrap();
     agent.run("hi").await.unwrap();
     let request = &model.requests()[1];
@@ -427,7 +427,7 @@ async fn tool_results_can_be_json_or_blocks() {
 #[tokio::test]
 async fn empty_final_answers_are_not_added_to_history() {
     let empty = ModelResponse { content: vec![], ..text_response("") };
-    let agent = Agent::builder(ScriptedModel::new([Step::respond(empty)])).build().unwrap();
+    let agent = Agent::builder(ScriptedModel::new([Turn::respond(empty)])).build().unwrap();
     let output = agent.run("hi").await.unwrap();
     assert_eq!(output.content, "");
     assert_eq!(output.messages, [Message::user("hi")]);

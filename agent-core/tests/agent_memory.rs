@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use agent_core::memory::{InMemoryMemoryStore, MemoryManager, MemoryQuery, MemoryStore, SessionSummarizer, UserMemory};
-use agent_core::testing::{FunctionModel, ScriptedModel, Step, text_response};
-use agent_core::{Agent, InMemoryStore, RunOptions, SessionStore};
+use agent_core::testing::{FunctionModel, ScriptedModel, Turn, text_response};
+use agent_core::{Agent, InMemoryStore, SessionStore};
 use futures::StreamExt;
 
 #[tokio::test]
@@ -18,7 +18,7 @@ async fn relevant_memories_go_into_the_prompt_and_new_facts_are_extracted() {
         Ok(text_response(r#"{"operations": [{"op": "add", "memory": "Ada lives in Lisbon", "topics": ["home"]}]}"#))
     });
     let manager = MemoryManager::new(Arc::new(extractor), memories.clone());
-    let model = ScriptedModel::new([Step::text("Noted!").expect(|request| {
+    let model = ScriptedModel::new([Turn::text("Noted!").expect(|request| {
         let prompt = request.instructions.as_deref().unwrap_or_default();
         if prompt.starts_with("Be kind.") && prompt.contains("Ada drinks green tea") {
             Ok(())
@@ -27,7 +27,7 @@ async fn relevant_memories_go_into_the_prompt_and_new_facts_are_extracted() {
         }
     })]);
     let agent = Agent::builder(model.clone()).instructions("Be kind.").memory(manager).build().unwrap();
-    let mut stream = agent.run_stream_with("I moved to Lisbon, I still love tea", RunOptions::new().user_id("ada"));
+    let mut stream = agent.run("I moved to Lisbon, I still love tea").user("ada").stream();
     let mut names = Vec::new();
     while let Some(event) = stream.next().await {
         names.push(event.name());
@@ -46,8 +46,8 @@ async fn a_failing_memory_model_does_not_fail_the_run() {
         Arc::new(FunctionModel::new(|_| Ok(text_response("not json")))),
         Arc::new(InMemoryMemoryStore::new()),
     );
-    let agent = Agent::builder(ScriptedModel::new([Step::text("hi")])).memory(manager).build().unwrap();
-    let output = agent.run_with("hello", RunOptions::new().user_id("u")).await.unwrap();
+    let agent = Agent::builder(ScriptedModel::new([Turn::text("hi")])).memory(manager).build().unwrap();
+    let output = agent.run("hello").user("u").await.unwrap();
     assert_eq!(output.content, "hi");
 }
 
@@ -59,8 +59,8 @@ async fn session_summaries_are_refreshed_and_can_stand_in_for_history() {
         Ok(text_response(format!(r#"{{"summary": "summary of: {}", "topics": ["t"]}}"#, turns.len())))
     })));
     let model = ScriptedModel::new([
-        Step::text("first answer"),
-        Step::text("second answer").expect(|request| {
+        Turn::text("first answer"),
+        Turn::text("second answer").expect(|request| {
             let prompt = request.instructions.as_deref().unwrap_or_default();
             if prompt.contains("Summary of the conversation so far:\nsummary of:") && request.messages.len() == 1 {
                 Ok(())
@@ -70,17 +70,16 @@ async fn session_summaries_are_refreshed_and_can_stand_in_for_history() {
         }),
     ]);
     let agent = Agent::builder(model.clone())
-        .store_arc(store.clone())
+        .store(store.clone())
         .session_summaries(summarizer)
         .summary_in_context(true)
         .history_runs(Some(0))
         .build()
         .unwrap();
-    let options = || RunOptions::new().session_id("s");
-    agent.run_with("first question", options()).await.unwrap();
+    agent.run("first question").session("s").await.unwrap();
     let first = store.session("s").await.unwrap().unwrap().summary.unwrap();
     assert_eq!(first.topics, ["t"]);
-    agent.run_with("second question", options()).await.unwrap();
+    agent.run("second question").session("s").await.unwrap();
     model.assert_complete();
     let second = store.session("s").await.unwrap().unwrap().summary.unwrap();
     assert_ne!(first.summary, second.summary);
@@ -102,7 +101,7 @@ impl agent_core::knowledge::Knowledge for Handbook {
 
 #[tokio::test]
 async fn knowledge_context_puts_sourced_results_into_the_prompt() {
-    let model = ScriptedModel::new([Step::text("5 days.").expect(|request| {
+    let model = ScriptedModel::new([Turn::text("5 days.").expect(|request| {
         let prompt = request.instructions.as_deref().unwrap_or_default();
         if prompt.contains("Refunds take 5 days.") && prompt.contains("docs/handbook.md") {
             Ok(())

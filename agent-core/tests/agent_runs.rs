@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Step, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
 use agent_core::{
-    Agent, ContentBlock, Error, FnTool, InMemoryStore, Message, PendingKind, Role, RunEventKind, RunOptions, RunStatus,
+    Agent, ContentBlock, Error, FnTool, InMemoryStore, Message, PendingKind, Role, RunEventKind, RunStatus,
     SessionStore, ToolDecision, ToolDef, ToolError, ToolOutput,
 };
 use futures::StreamExt;
@@ -50,9 +50,9 @@ fn last_results(model: &ScriptedModel) -> Vec<(String, String, bool)> {
 
 #[tokio::test]
 async fn run_stream_yields_agentos_events_in_order() {
-    let model = ScriptedModel::new([Step::tool_call("c1", "lookup", json!({})), Step::text("All done.")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "lookup", json!({})), Turn::text("All done.")]);
     let agent = Agent::builder(model).id("helper").tool(lookup_tool()).build().unwrap();
-    let mut stream = agent.run_stream("go");
+    let mut stream = agent.run("go").stream();
     let mut names = Vec::new();
     while let Some(event) = stream.next().await {
         assert_eq!(event.agent_id.as_deref(), Some("helper"));
@@ -69,8 +69,8 @@ async fn run_stream_yields_agentos_events_in_order() {
 
 #[tokio::test]
 async fn run_events_serialize_as_agentos_does() {
-    let agent = Agent::builder(ScriptedModel::new([Step::text("Hi!")])).id("a1").build().unwrap();
-    let events: Vec<_> = agent.run_stream("hello").collect().await;
+    let agent = Agent::builder(ScriptedModel::new([Turn::text("Hi!")])).id("a1").build().unwrap();
+    let events: Vec<_> = agent.run("hello").stream().collect().await;
     let content = serde_json::to_value(&events[1]).unwrap();
     assert_eq!(content["event"], "RunContent");
     assert_eq!(content["content"], "Hi!");
@@ -90,7 +90,7 @@ async fn a_failed_streamed_run_ends_with_run_error() {
         .max_turns(1)
         .build()
         .unwrap();
-    let mut stream = agent.run_stream("go");
+    let mut stream = agent.run("go").stream();
     let mut last = None;
     while let Some(event) = stream.next().await {
         last = Some(event);
@@ -99,7 +99,7 @@ async fn a_failed_streamed_run_ends_with_run_error() {
         RunEventKind::RunError { error_type, .. } => assert_eq!(error_type, "MaxTurns"),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(stream.output(), Some(Err(Error::MaxTurns { limit: 1 }))));
+    assert!(matches!(stream.output(), Some(Err(Error::MaxTurns { limit: 1, .. }))));
 }
 
 #[tokio::test(start_paused = true)]
@@ -115,9 +115,9 @@ async fn dropping_the_stream_cancels_the_run() {
         }
     });
     let store = Arc::new(InMemoryStore::new());
-    let model = ScriptedModel::new([Step::tool_call("c1", "slow", json!({})), Step::text("never")]);
-    let agent = Agent::builder(model.clone()).tool(slow).store_arc(store.clone()).build().unwrap();
-    let mut stream = agent.run_stream_with("go", RunOptions::new().session_id("s1"));
+    let model = ScriptedModel::new([Turn::tool_call("c1", "slow", json!({})), Turn::text("never")]);
+    let agent = Agent::builder(model.clone()).tool(slow).store(store.clone()).build().unwrap();
+    let mut stream = agent.run("go").session("s1").stream();
     while let Some(event) = stream.next().await {
         if event.name() == "ToolCallStarted" {
             break;
@@ -137,15 +137,15 @@ async fn a_cancelled_run_is_a_typed_error_and_leaves_valid_history() {
         Ok(ToolOutput::text("done"))
     });
     let store = Arc::new(InMemoryStore::new());
-    let model = ScriptedModel::new([Step::tool_call("c1", "slow", json!({}))]);
-    let agent = Agent::builder(model).tool(slow).store_arc(store.clone()).build().unwrap();
+    let model = ScriptedModel::new([Turn::tool_call("c1", "slow", json!({}))]);
+    let agent = Agent::builder(model).tool(slow).store(store.clone()).build().unwrap();
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
         cancel.cancel();
     });
-    let result = agent.run_with("go", RunOptions::new().session_id("s1").cancel_token(token)).await;
+    let result = agent.run("go").session("s1").cancel(token).await;
     assert!(matches!(result, Err(Error::Cancelled)));
     let runs = store.runs("s1", None).await.unwrap();
     assert_eq!(runs[0].status, RunStatus::Cancelled);
@@ -168,7 +168,7 @@ fn assert_every_tool_call_answered(messages: &[Message]) {
 #[tokio::test]
 async fn a_failed_run_leaves_valid_history_in_the_store() {
     let store = Arc::new(InMemoryStore::new());
-    let model = ScriptedModel::new([Step::respond(tool_calls_response([
+    let model = ScriptedModel::new([Turn::respond(tool_calls_response([
         ("a", "lookup", json!({})),
         ("b", "delete_file", json!({"path": "x"})),
     ]))]);
@@ -177,10 +177,10 @@ async fn a_failed_run_leaves_valid_history_in_the_store() {
         .tool(FnTool::<()>::raw(ToolDef::new("delete_file", "x", json!({"type": "object"})), |_, _| async {
             Err(ToolError::fatal("permission denied"))
         }))
-        .store_arc(store.clone())
+        .store(store.clone())
         .build()
         .unwrap();
-    assert!(agent.run_with("go", RunOptions::new().session_id("s")).await.is_err());
+    assert!(agent.run("go").session("s").await.is_err());
     let runs = store.runs("s", None).await.unwrap();
     assert_eq!(runs[0].status, RunStatus::Error);
     assert_eq!(runs[0].error.as_deref(), Some("tool `delete_file` failed: permission denied"));
@@ -190,11 +190,11 @@ async fn a_failed_run_leaves_valid_history_in_the_store() {
 #[tokio::test]
 async fn a_tool_requiring_confirmation_pauses_and_continues_when_approved() {
     let model = ScriptedModel::new([
-        Step::respond(tool_calls_response([
+        Turn::respond(tool_calls_response([
             ("a", "lookup", json!({})),
             ("b", "delete_file", json!({"path": "/tmp/x"})),
         ])),
-        Step::text("Deleted."),
+        Turn::text("Deleted."),
     ]);
     let agent = Agent::builder(model.clone()).tool(lookup_tool()).tool(delete_tool()).build().unwrap();
     let paused = agent.run("clean up").await.unwrap();
@@ -217,7 +217,7 @@ async fn a_tool_requiring_confirmation_pauses_and_continues_when_approved() {
 #[tokio::test]
 async fn a_rejected_call_tells_the_model_why() {
     let model =
-        ScriptedModel::new([Step::tool_call("b", "delete_file", json!({"path": "/"})), Step::text("OK, I won't.")]);
+        ScriptedModel::new([Turn::tool_call("b", "delete_file", json!({"path": "/"})), Turn::text("OK, I won't.")]);
     let agent = Agent::builder(model.clone()).tool(delete_tool()).build().unwrap();
     let paused = agent.run("clean up").await.unwrap();
     let done = agent.continue_run(&paused, vec![ToolDecision::reject("b", "that is the root")]).await.unwrap();
@@ -232,8 +232,8 @@ async fn an_external_tool_takes_its_result_from_the_caller() {
     })
     .with_def(|def| def.external_execution(true));
     let model = ScriptedModel::new([
-        Step::tool_call("q", "ask_human", json!({"question": "color?"})),
-        Step::text("Blue it is."),
+        Turn::tool_call("q", "ask_human", json!({"question": "color?"})),
+        Turn::text("Blue it is."),
     ]);
     let agent = Agent::builder(model.clone()).tool(external).build().unwrap();
     let paused = agent.run("pick a color").await.unwrap();
@@ -248,13 +248,13 @@ async fn an_external_tool_takes_its_result_from_the_caller() {
 #[tokio::test]
 async fn a_paused_run_continues_from_the_store_and_streams_run_continued() {
     let store = Arc::new(InMemoryStore::new());
-    let model = ScriptedModel::new([Step::tool_call("b", "delete_file", json!({"path": "a"})), Step::text("Done.")]);
-    let agent = Agent::builder(model).tool(delete_tool()).store_arc(store.clone()).build().unwrap();
-    let paused = agent.run_with("clean", RunOptions::new().session_id("s1")).await.unwrap();
+    let model = ScriptedModel::new([Turn::tool_call("b", "delete_file", json!({"path": "a"})), Turn::text("Done.")]);
+    let agent = Agent::builder(model).tool(delete_tool()).store(store.clone()).build().unwrap();
+    let paused = agent.run("clean").session("s1").await.unwrap();
     let stored = store.run("s1", &paused.run_id).await.unwrap().unwrap();
     assert_eq!(stored.status, RunStatus::Paused);
 
-    let mut stream = agent.continue_run_id_stream("s1", &paused.run_id, vec![ToolDecision::approve("b")]);
+    let mut stream = agent.continue_run(("s1", paused.run_id.as_str()), vec![ToolDecision::approve("b")]).stream();
     let mut names = Vec::new();
     while let Some(event) = stream.next().await {
         names.push(event.name());
@@ -266,7 +266,7 @@ async fn a_paused_run_continues_from_the_store_and_streams_run_continued() {
     assert_eq!(stored.output.as_deref(), Some("Done."));
     assert_eq!(store.runs("s1", None).await.unwrap().len(), 1);
     assert_every_tool_call_answered(&stored.messages);
-    let again = agent.continue_run_id("s1", &paused.run_id, vec![]).await.unwrap_err();
+    let again = agent.continue_run(("s1", paused.run_id.as_str()), vec![]).await.unwrap_err();
     assert!(again.to_string().contains("is completed, not paused"), "{again}");
 }
 
@@ -280,9 +280,9 @@ async fn a_session_keeps_history_and_state_across_runs() {
         Ok(ToolOutput::text(count.to_string()))
     });
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "count", json!({})),
-        Step::text("My name is Ada, noted."),
-        Step::tool_call("c2", "count", json!({})).expect(|request| {
+        Turn::tool_call("c1", "count", json!({})),
+        Turn::text("My name is Ada, noted."),
+        Turn::tool_call("c2", "count", json!({})).expect(|request| {
             let texts: Vec<String> = request.messages.iter().map(Message::text).collect();
             if request.messages.len() == 5 && texts[0] == "I am Ada" && texts[4] == "Who am I?" {
                 Ok(())
@@ -290,12 +290,11 @@ async fn a_session_keeps_history_and_state_across_runs() {
                 Err(format!("history not loaded: {texts:?}"))
             }
         }),
-        Step::text("You are Ada."),
+        Turn::text("You are Ada."),
     ]);
-    let agent = Agent::builder(model.clone()).tool(counter).store_arc(store.clone()).build().unwrap();
-    let options = || RunOptions::new().session_id("s1").user_id("ada");
-    agent.run_with("I am Ada", options()).await.unwrap();
-    let second = agent.run_with("Who am I?", options()).await.unwrap();
+    let agent = Agent::builder(model.clone()).tool(counter).store(store.clone()).build().unwrap();
+    agent.run("I am Ada").session("s1").user("ada").await.unwrap();
+    let second = agent.run("Who am I?").session("s1").user("ada").await.unwrap();
     assert_eq!(second.content, "You are Ada.");
     model.assert_complete();
     let session = store.session("s1").await.unwrap().unwrap();
@@ -308,10 +307,10 @@ async fn a_session_keeps_history_and_state_across_runs() {
 async fn history_is_bounded_by_history_runs() {
     let store = Arc::new(InMemoryStore::new());
     let model = FunctionModel::new(|request| Ok(text_response(format!("{} messages", request.messages.len()))));
-    let agent = Agent::builder(model).store_arc(store).history_runs(Some(2)).build().unwrap();
+    let agent = Agent::builder(model).store(store).history_runs(Some(2)).build().unwrap();
     let mut last = String::new();
     for turn in 0..5 {
-        last = agent.run_with(format!("turn {turn}"), RunOptions::new().session_id("s")).await.unwrap().content;
+        last = agent.run(format!("turn {turn}")).session("s").await.unwrap().content;
     }
     assert_eq!(last, "5 messages");
 }
@@ -327,31 +326,31 @@ struct Forecast {
 #[tokio::test]
 async fn typed_output_follows_the_schema() {
     let agent = Agent::builder(TestModel::new()).build().unwrap();
-    let typed = agent.run_typed::<Forecast>("forecast?").await.unwrap();
-    assert_eq!(typed.output, Forecast { city: "a".into(), temperature: 0 });
+    let typed = agent.run("forecast?").typed::<Forecast>().await.unwrap();
+    assert_eq!(typed.content, Forecast { city: "a".into(), temperature: 0 });
 }
 
 #[tokio::test]
 async fn typed_output_that_does_not_parse_is_retried_with_the_parser_message() {
     let model = ScriptedModel::new([
-        Step::text("It is warm in Rome").expect(|request| {
+        Turn::text("It is warm in Rome").expect(|request| {
             let schema = request.output_schema.as_ref().ok_or("no output schema")?;
             if schema["required"] == json!(["city", "temperature"]) { Ok(()) } else { Err(schema.to_string()) }
         }),
-        Step::text("```json\n{\"city\": \"Rome\", \"temperature\": 24}\n```").expect(|request| {
+        Turn::text("```json\n{\"city\": \"Rome\", \"temperature\": 24}\n```").expect(|request| {
             let last = request.messages.last().unwrap().text();
             if last.contains("expected value") { Ok(()) } else { Err(last) }
         }),
     ]);
     let agent = Agent::builder(model.clone()).build().unwrap();
-    let typed = agent.run_typed::<Forecast>("forecast?").await.unwrap();
-    assert_eq!(typed.output, Forecast { city: "Rome".into(), temperature: 24 });
+    let typed = agent.run("forecast?").typed::<Forecast>().await.unwrap();
+    assert_eq!(typed.content, Forecast { city: "Rome".into(), temperature: 24 });
     model.assert_complete();
 
     let stubborn =
         Agent::builder(FunctionModel::new(|_| Ok(text_response("no")))).max_output_retries(1).build().unwrap();
     assert!(matches!(
-        stubborn.run_typed::<Forecast>("forecast?").await,
+        stubborn.run("forecast?").typed::<Forecast>().await,
         Err(Error::OutputValidation { attempts: 2, .. })
     ));
 }
@@ -359,7 +358,7 @@ async fn typed_output_that_does_not_parse_is_retried_with_the_parser_message() {
 #[tokio::test]
 async fn images_and_documents_are_sent_as_input() {
     let model =
-        ScriptedModel::new([Step::text("a cat").expect(|request| match request.messages[0].content.as_slice() {
+        ScriptedModel::new([Turn::text("a cat").expect(|request| match request.messages[0].content.as_slice() {
             [ContentBlock::Image { .. }, ContentBlock::Text { .. }] if request.messages[0].role == Role::User => Ok(()),
             other => Err(format!("{other:?}")),
         })]);
@@ -379,11 +378,11 @@ async fn history_is_bounded_by_a_token_budget() {
         let first = request.messages.first().map(Message::text).unwrap_or_default();
         Ok(text_response(format!("{} messages, first: {first}", request.messages.len())))
     });
-    let agent = Agent::builder(model).store_arc(store).history_token_budget(80).build().unwrap();
+    let agent = Agent::builder(model).store(store).history_token_budget(80).build().unwrap();
     let mut last = String::new();
     for turn in 0..6 {
         let input = format!("turn {turn} {}", "padding ".repeat(10));
-        last = agent.run_with(input, RunOptions::new().session_id("s")).await.unwrap().content;
+        last = agent.run(input).session("s").await.unwrap().content;
     }
     // Each exchange is about 60 estimated tokens: only the newest fits.
     assert!(last.starts_with("3 messages, first: turn 4"), "{last}");

@@ -4,8 +4,8 @@
 
 use agent_core::{
     ContentBlock, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason, ToolResultContent, Usage,
-    VersionedMessages,
 };
+use agent_core::support::VersionedMessages;
 use expect_test::expect;
 use serde_json::json;
 

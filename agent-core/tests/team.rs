@@ -1,9 +1,9 @@
 //! Teams: route, coordinate and broadcast, failures, limits, pauses and events.
 #![allow(clippy::unwrap_used)]
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Step, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
 use agent_core::{
-    Agent, ContentBlock, FnTool, ModelError, ModelErrorKind, RunStatus, Team, TeamMode, ToolDecision, ToolDef,
+    Agent, ContentBlock, FnTool, Message, ModelError, ModelErrorKind, RunStatus, Team, TeamMode, ToolDecision, ToolDef,
     ToolOutput,
 };
 use futures::StreamExt;
@@ -29,8 +29,8 @@ fn results_in(request: &agent_core::ModelRequest) -> Vec<(String, String, bool)>
         .collect()
 }
 
-fn delegate(calls: &[(&str, &str, &str)]) -> Step {
-    Step::respond(tool_calls_response(
+fn delegate(calls: &[(&str, &str, &str)]) -> Turn {
+    Turn::respond(tool_calls_response(
         calls
             .iter()
             .map(|(id, member, task)| (*id, "delegate_task_to_member", json!({"member_id": member, "task": task}))),
@@ -42,9 +42,9 @@ async fn coordinate_delegates_in_parallel_and_the_leader_answers() {
     let leader = ScriptedModel::new([
         delegate(&[("d1", "researcher", "find facts"), ("d2", "writer", "draft")]).expect(|request| {
             let prompt = request.instructions.as_deref().unwrap_or_default();
-            if prompt.contains("- `researcher`: The researcher.") { Ok(()) } else { Err(prompt.to_owned()) }
+            if prompt.contains("- `researcher` (agent): The researcher.") { Ok(()) } else { Err(prompt.to_owned()) }
         }),
-        Step::text("Final report."),
+        Turn::text("Final report."),
     ]);
     let team = Team::builder(leader.clone())
         .id("team")
@@ -65,7 +65,7 @@ async fn coordinate_delegates_in_parallel_and_the_leader_answers() {
 
 #[tokio::test]
 async fn route_returns_the_chosen_members_answer() {
-    let leader = ScriptedModel::new([Step::respond(tool_calls_response([(
+    let leader = ScriptedModel::new([Turn::respond(tool_calls_response([(
         "r1",
         "route_to_member",
         json!({"member_id": "billing", "task": "refund order 7"}),
@@ -88,7 +88,7 @@ async fn route_returns_the_chosen_members_answer() {
 
 #[tokio::test]
 async fn broadcast_gives_every_member_the_task_and_the_leader_synthesizes() {
-    let leader = ScriptedModel::new([Step::text("Both agree.")]);
+    let leader = ScriptedModel::new([Turn::text("Both agree.")]);
     let team = Team::builder(leader.clone())
         .id("panel")
         .mode(TeamMode::Broadcast)
@@ -98,8 +98,15 @@ async fn broadcast_gives_every_member_the_task_and_the_leader_synthesizes() {
         .unwrap();
     let output = team.run("should we?").await.unwrap();
     assert_eq!(output.content, "Both agree.");
-    let results: Vec<String> = results_in(&leader.requests()[0]).into_iter().map(|(_, text, _)| text).collect();
-    assert_eq!(results, ["yes", "no"]);
+    // The members ran directly: the leader's one turn gets their answers in
+    // its instructions, not as a faked tool turn.
+    let request = &leader.requests()[0];
+    let prompt = request.instructions.as_deref().unwrap_or_default();
+    assert!(prompt.contains("<answer member=\"optimist\">\nyes\n</answer>"), "{prompt}");
+    assert!(prompt.contains("<answer member=\"pessimist\">\nno\n</answer>"), "{prompt}");
+    assert_eq!(request.messages, [Message::user("should we?")]);
+    // One leader turn and one turn per member, 15 tokens each.
+    assert_eq!(output.usage.input_tokens + output.usage.output_tokens, 45);
     leader.assert_complete();
 }
 
@@ -112,21 +119,21 @@ async fn a_failing_member_is_an_error_the_leader_can_react_to() {
     let leader = ScriptedModel::new([
         delegate(&[("d1", "broken", "work")]),
         delegate(&[("d2", "backup", "work")]),
-        Step::text("Done by backup."),
+        Turn::text("Done by backup."),
     ]);
     let team = Team::builder(leader.clone()).id("t").member(broken).member(member("backup", "ok")).build().unwrap();
     let output = team.run("go").await.unwrap();
     assert_eq!(output.content, "Done by backup.");
     assert_eq!(
         results_in(&leader.requests()[1]),
-        [("d1".into(), "member `broken` failed: model error: overloaded".into(), true)]
+        [("d1".into(), "member `broken` failed: overloaded".into(), true)]
     );
 }
 
 #[tokio::test]
 async fn unknown_members_and_the_delegation_limit_are_reported_to_the_leader() {
     let leader =
-        ScriptedModel::new([delegate(&[("d1", "nobody", "x"), ("d2", "a", "x"), ("d3", "a", "x")]), Step::text("ok")]);
+        ScriptedModel::new([delegate(&[("d1", "nobody", "x"), ("d2", "a", "x"), ("d3", "a", "x")]), Turn::text("ok")]);
     let team = Team::builder(leader.clone()).id("t").member(member("a", "done")).max_delegations(1).build().unwrap();
     team.run("go").await.unwrap();
     let results = results_in(&leader.requests()[1]);
@@ -138,8 +145,8 @@ async fn unknown_members_and_the_delegation_limit_are_reported_to_the_leader() {
 #[tokio::test]
 async fn a_paused_member_pauses_the_team_and_resumes_with_it() {
     let deleter = Agent::builder(ScriptedModel::new([
-        Step::tool_call("m1", "delete_file", json!({"path": "/tmp/a"})),
-        Step::text("File deleted."),
+        Turn::tool_call("m1", "delete_file", json!({"path": "/tmp/a"})),
+        Turn::text("File deleted."),
     ]))
     .id("ops")
     .tool(
@@ -150,7 +157,7 @@ async fn a_paused_member_pauses_the_team_and_resumes_with_it() {
     )
     .build()
     .unwrap();
-    let leader = ScriptedModel::new([delegate(&[("d1", "ops", "delete /tmp/a")]), Step::text("Cleanup complete.")]);
+    let leader = ScriptedModel::new([delegate(&[("d1", "ops", "delete /tmp/a")]), Turn::text("Cleanup complete.")]);
     let team = Team::builder(leader.clone()).id("t").member(deleter).build().unwrap();
     let paused = team.run("clean up").await.unwrap();
     assert_eq!(paused.status, RunStatus::Paused);
@@ -165,9 +172,9 @@ async fn a_paused_member_pauses_the_team_and_resumes_with_it() {
 
 #[tokio::test]
 async fn team_streams_name_leader_events_as_team_events_and_mark_member_events() {
-    let leader = ScriptedModel::new([delegate(&[("d1", "a", "x")]), Step::text("done")]);
+    let leader = ScriptedModel::new([delegate(&[("d1", "a", "x")]), Turn::text("done")]);
     let team = Team::builder(leader).id("crew").member(member("a", "member answer")).build().unwrap();
-    let events: Vec<_> = team.run_stream("go").collect().await;
+    let events: Vec<_> = team.run("go").stream().collect().await;
     let names: Vec<(&str, Option<&str>, Option<&str>)> =
         events.iter().map(|e| (e.name(), e.agent_id.as_deref(), e.team_id.as_deref())).collect();
     assert_eq!(
@@ -203,12 +210,12 @@ async fn nested_teams_delegate_down_to_the_depth_limit() {
     .member(member("leaf", "leaf answer"))
     .build()
     .unwrap();
-    let outer_leader = ScriptedModel::new([delegate(&[("o1", "inner", "do it")]), Step::text("outer done")]);
+    let outer_leader = ScriptedModel::new([delegate(&[("o1", "inner", "do it")]), Turn::text("outer done")]);
     let outer = Team::builder(outer_leader.clone()).id("outer").member(inner.clone()).build().unwrap();
     assert_eq!(outer.run("go").await.unwrap().content, "outer done");
     assert_eq!(results_in(&outer_leader.requests()[1]), [("o1".into(), "inner done".into(), false)]);
 
-    let shallow_leader = ScriptedModel::new([delegate(&[("o1", "inner", "do it")]), Step::text("gave up")]);
+    let shallow_leader = ScriptedModel::new([delegate(&[("o1", "inner", "do it")]), Turn::text("gave up")]);
     let shallow = Team::builder(shallow_leader.clone()).id("outer").member(inner).max_depth(0).build().unwrap();
     shallow.run("go").await.unwrap();
     assert!(results_in(&shallow_leader.requests()[1])[0].1.contains("nested deeper than the limit of 0"));

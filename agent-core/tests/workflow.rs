@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agent_core::testing::{FunctionModel, TestModel, text_response};
 use agent_core::{
-    Agent, Error, InMemoryStore, OnError, RunOptions, RunStatus, SessionStore, Step, StepOutput, Team, Workflow,
+    Agent, Error, InMemoryStore, OnError, RunInput, RunStatus, SessionStore, Step, StepOutput, Team, Workflow,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -54,8 +54,8 @@ async fn agent_and_team_steps_take_the_previous_output_as_their_input() {
         .unwrap();
     let workflow = Workflow::builder("w")
         .step(append("draft"))
-        .step(Step::agent("review", echo))
-        .step(Step::team("summarize", team))
+        .step(Step::run("review", echo))
+        .step(Step::run("summarize", team))
         .build()
         .unwrap();
     let output = workflow.run("topic").await.unwrap();
@@ -146,7 +146,7 @@ async fn error_policies_fail_skip_or_retry() {
 
     let failing = Workflow::builder("w").step(broken()).step(append("never")).build().unwrap();
     match failing.run("").await {
-        Err(Error::StepFailed { step, message }) => assert_eq!((step.as_str(), message.as_str()), ("broken", "boom")),
+        Err(Error::StepFailed { step, source }) => assert_eq!((step.as_str(), source.to_string().as_str()), ("broken", "boom")),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -186,7 +186,7 @@ async fn cancelling_stops_every_parallel_branch() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         cancel.cancel();
     });
-    let result = workflow.run_with("", RunOptions::new().cancel_token(token)).await;
+    let result = workflow.run("").cancel(token).await;
     assert!(matches!(result, Err(Error::Cancelled)));
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert!(!finished.load(Ordering::SeqCst));
@@ -203,9 +203,9 @@ async fn session_state_is_shared_by_steps_and_persisted() {
             Ok(StepOutput::new(visits))
         })
     };
-    let workflow = Workflow::builder("w").step(bump()).step(bump()).store_arc(store.clone()).build().unwrap();
-    workflow.run_with("", RunOptions::new().session_id("s")).await.unwrap();
-    let second = workflow.run_with("", RunOptions::new().session_id("s")).await.unwrap();
+    let workflow = Workflow::builder("w").step(bump()).step(bump()).store(store.clone()).build().unwrap();
+    workflow.run("").session("s").await.unwrap();
+    let second = workflow.run("").session("s").await.unwrap();
     assert_eq!(second.content, 4);
     let session = store.session("s").await.unwrap().unwrap();
     assert_eq!(session.session_type, agent_core::SessionType::Workflow);
@@ -218,10 +218,10 @@ async fn workflow_streams_step_and_agent_events() {
     let writer = Agent::builder(TestModel::new().answer("text")).id("writer").build().unwrap();
     let workflow = Workflow::builder("pipeline")
         .step(Step::parallel("both", vec![append("a"), append("b")]))
-        .step(Step::agent("write", writer))
+        .step(Step::run("write", writer))
         .build()
         .unwrap();
-    let mut stream = workflow.run_stream("go");
+    let mut stream = workflow.run("go").stream();
     let mut names = Vec::new();
     while let Some(event) = stream.next().await {
         assert_eq!(event.workflow_id.as_deref(), Some("pipeline"));
@@ -249,7 +249,7 @@ async fn workflow_streams_step_and_agent_events() {
     assert_eq!(stream.output().unwrap().unwrap().content, "text");
 }
 
-#[derive(Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 struct Article {
     title: String,
     words: u32,
@@ -264,8 +264,9 @@ async fn typed_input_and_output() {
         }))
         .build()
         .unwrap();
-    let output = workflow.run(Article { title: "rust".into(), words: 2 }).await.unwrap();
-    assert_eq!(output.parse::<Article>().unwrap(), Article { title: "RUST".into(), words: 4 });
+    let input = RunInput::json(Article { title: "rust".into(), words: 2 }).unwrap();
+    let output = workflow.run(input).typed::<Article>().await.unwrap();
+    assert_eq!(output.content, Article { title: "RUST".into(), words: 4 });
     let bad = workflow.run(json!({"nope": true})).await.unwrap_err();
-    assert!(bad.to_string().contains("missing field `title`"), "{bad}");
+    assert!(bad.report().contains("missing field `title`"), "{}", bad.report());
 }

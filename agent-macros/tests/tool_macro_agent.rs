@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use agent_core::testing::{ScriptedModel, Step, TestModel};
+use agent_core::testing::{ScriptedModel, Turn, TestModel};
 use agent_core::{Agent, ContentBlock, Error, Role, RunContext, ToolError, tool, toolkit};
 use serde_json::json;
 
@@ -101,9 +101,9 @@ async fn test_model_calls_the_generated_tool_with_schema_valid_arguments() {
 #[tokio::test]
 async fn bad_arguments_are_retried_with_the_parser_message() {
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "get_weather", json!({"city": "Paris", "unit": "kelvin"})),
-        Step::tool_call("c2", "get_weather", json!({"city": "Paris", "unit": "fahrenheit"})),
-        Step::text("72°F in Paris."),
+        Turn::tool_call("c1", "get_weather", json!({"city": "Paris", "unit": "kelvin"})),
+        Turn::tool_call("c2", "get_weather", json!({"city": "Paris", "unit": "fahrenheit"})),
+        Turn::text("72°F in Paris."),
     ]);
     let agent = Agent::builder(model.clone()).tool(GetWeather).build().unwrap();
     let output = agent.run("weather in Paris?").await.unwrap();
@@ -125,9 +125,9 @@ async fn bad_arguments_are_retried_with_the_parser_message() {
 #[tokio::test]
 async fn an_error_result_goes_back_as_is_error_and_the_model_recovers() {
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "get_weather", json!({"city": "Atlantis"})),
-        Step::tool_call("c2", "get_weather", json!({"city": "Lisbon"})),
-        Step::text("22°C in Lisbon."),
+        Turn::tool_call("c1", "get_weather", json!({"city": "Atlantis"})),
+        Turn::tool_call("c2", "get_weather", json!({"city": "Lisbon"})),
+        Turn::text("22°C in Lisbon."),
     ]);
     let agent = Agent::builder(model.clone()).tool(GetWeather).build().unwrap();
     agent.run("weather in Atlantis?").await.unwrap();
@@ -141,12 +141,12 @@ async fn an_error_result_goes_back_as_is_error_and_the_model_recovers() {
 
 #[tokio::test]
 async fn the_context_carries_the_agent_deps_and_fatal_errors_stop_the_run() {
-    let model = ScriptedModel::new([Step::tool_call("c1", "balance", json!({"account": 7})), Step::text("done")]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "balance", json!({"account": 7})), Turn::text("done")]);
     let agent = Agent::with_deps(model.clone(), Bank { currency: "EUR" }).tool(Balance).build().unwrap();
     agent.run("balance?").await.unwrap();
     assert_eq!(results_sent(&model, 1), [("c1".into(), "EUR 100 on 7".into(), false)]);
 
-    let model = ScriptedModel::new([Step::tool_call("c1", "balance", json!({"account": 0}))]);
+    let model = ScriptedModel::new([Turn::tool_call("c1", "balance", json!({"account": 0}))]);
     let agent = Agent::with_deps(model.clone(), Bank { currency: "EUR" }).tool(Balance).build().unwrap();
     let error = agent.run("balance?").await.unwrap_err();
     assert!(matches!(error, Error::ToolFailed { .. }), "{error:?}");
@@ -156,10 +156,10 @@ async fn the_context_carries_the_agent_deps_and_fatal_errors_stop_the_run() {
 #[tokio::test]
 async fn toolkit_tools_share_the_value_and_add_instructions() {
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "add_note", json!({"text": "buy milk"})),
-        Step::tool_call("c2", "add_note", json!({"text": "call Ada"})),
-        Step::tool_call("c3", "list_notes", json!({})),
-        Step::text("You have two notes."),
+        Turn::tool_call("c1", "add_note", json!({"text": "buy milk"})),
+        Turn::tool_call("c2", "add_note", json!({"text": "call Ada"})),
+        Turn::tool_call("c3", "list_notes", json!({})),
+        Turn::text("You have two notes."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(Notes::default()).build().unwrap();
     agent.run("notes").await.unwrap();

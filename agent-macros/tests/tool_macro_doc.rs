@@ -2,7 +2,7 @@
 //! as a function, give it to an agent, and let a (test) model call it.
 #![allow(clippy::unwrap_used)]
 
-use agent_core::testing::{ScriptedModel, Step};
+use agent_core::testing::{ScriptedModel, Turn};
 use agent_core::{Agent, RunContext, tool};
 use serde_json::json;
 
@@ -41,8 +41,8 @@ async fn get_weather(ctx: &RunContext<Weather>, city: String, unit: Option<Unit>
 async fn full_flow() {
     let deps = Weather { celsius: |city| (city == "Paris").then_some(21.0) };
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "get_weather", json!({"city": "Paris", "unit": "fahrenheit"})),
-        Step::text("It is 70°F in Paris."),
+        Turn::tool_call("c1", "get_weather", json!({"city": "Paris", "unit": "fahrenheit"})),
+        Turn::text("It is 70°F in Paris."),
     ]);
     let agent = Agent::with_deps(model.clone(), deps).tool(GetWeather).build().unwrap();
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use agent_core::memory::{MemoryManager, MemoryQuery, MemoryStore};
-use agent_core::testing::{FunctionModel, ScriptedModel, Step, text_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, Turn, text_response};
 use agent_core::{Agent, FnTool, Message, RunOptions, RunStatus, SessionStore, ToolDecision, ToolDef, ToolOutput};
 use agent_memory::SqliteStore;
 use serde_json::json;
@@ -87,10 +87,10 @@ async fn session_state_persists_in_sqlite() {
         },
     );
     let model = ScriptedModel::new([
-        Step::tool_call("c1", "count", json!({})),
-        Step::text("counted"),
-        Step::tool_call("c2", "count", json!({})),
-        Step::text("counted again"),
+        Turn::tool_call("c1", "count", json!({})),
+        Turn::text("counted"),
+        Turn::tool_call("c2", "count", json!({})),
+        Turn::text("counted again"),
     ]);
     let store = open(&path).await;
     let agent = Agent::builder(model.clone()).store(store.clone()).tool(counter).build().unwrap();
@@ -140,7 +140,7 @@ async fn paused_run_continues_after_reopening_the_store() {
     let path = dir.path().join("agent.db");
     let calls = Arc::new(Mutex::new(0));
 
-    let first_model = ScriptedModel::new([Step::tool_call("call-1", "delete_account", json!({}))]);
+    let first_model = ScriptedModel::new([Turn::tool_call("call-1", "delete_account", json!({}))]);
     let store = open(&path).await;
     let agent = Agent::builder(first_model.clone())
         .store(store.clone())
@@ -155,7 +155,7 @@ async fn paused_run_continues_after_reopening_the_store() {
     drop(agent);
 
     // Another process picks the run up from the database.
-    let second_model = ScriptedModel::new([Step::text("Your account is deleted.")]);
+    let second_model = ScriptedModel::new([Turn::text("Your account is deleted.")]);
     let reopened = open(&path).await;
     let agent = Agent::builder(second_model.clone())
         .store(reopened.clone())
@@ -178,9 +178,9 @@ async fn failed_run_leaves_history_valid() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("agent.db")).await;
     let model = ScriptedModel::new([
-        Step::text("first answer"),
-        Step::error(agent_core::ModelError::new(agent_core::ModelErrorKind::Overloaded, "overloaded")),
-        Step::text("third answer").expect(|request| {
+        Turn::text("first answer"),
+        Turn::error(agent_core::ModelError::new(agent_core::ModelErrorKind::Overloaded, "overloaded")),
+        Turn::text("third answer").expect(|request| {
             let texts: Vec<String> = request.messages.iter().map(Message::text).collect();
             // The failed run may leave its input, never a dangling tool call.
             if texts.starts_with(&["first".to_owned(), "first answer".to_owned()])
@@ -208,8 +208,8 @@ async fn agent_manages_memories_with_the_memory_tools() {
     let tool_model = ScriptedModel::new([]);
     let manager = MemoryManager::new(Arc::new(tool_model), Arc::clone(&store) as Arc<dyn MemoryStore>);
     let model = ScriptedModel::new([
-        Step::tool_call("m1", "add_memory", json!({"memory": "Ana likes green tea.", "topics": ["drinks"]})),
-        Step::text("Noted."),
+        Turn::tool_call("m1", "add_memory", json!({"memory": "Ana likes green tea.", "topics": ["drinks"]})),
+        Turn::text("Noted."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
     agent.run_with("I like green tea", RunOptions::new().user_id("ana")).await.unwrap();
@@ -224,7 +224,7 @@ async fn agent_manages_memories_with_the_memory_tools() {
     // Search, then update by id, in a second run.
     let memory_id = saved[0].memory_id.clone();
     let model = ScriptedModel::new([
-        Step::tool_call("s1", "search_memories", json!({"query": "tea"})).expect(|request| {
+        Turn::tool_call("s1", "search_memories", json!({"query": "tea"})).expect(|request| {
             let tools: Vec<&str> = request.tools.iter().map(|tool| tool.name.as_str()).collect();
             if tools == ["add_memory", "update_memory", "delete_memory", "search_memories"] {
                 Ok(())
@@ -232,8 +232,8 @@ async fn agent_manages_memories_with_the_memory_tools() {
                 Err(format!("tools {tools:?}"))
             }
         }),
-        Step::tool_call("u1", "update_memory", json!({"memory_id": memory_id, "memory": "Ana prefers black tea."})),
-        Step::text("Updated."),
+        Turn::tool_call("u1", "update_memory", json!({"memory_id": memory_id, "memory": "Ana prefers black tea."})),
+        Turn::text("Updated."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
     agent.run_with("actually black tea", RunOptions::new().user_id("ana")).await.unwrap();
@@ -252,8 +252,8 @@ async fn memory_tools_refuse_other_users_memories() {
     store.upsert_memory(&bob).await.unwrap();
     let manager = MemoryManager::new(Arc::new(ScriptedModel::new([])), Arc::clone(&store) as Arc<dyn MemoryStore>);
     let model = ScriptedModel::new([
-        Step::tool_call("d1", "delete_memory", json!({"memory_id": bob.memory_id})),
-        Step::text("I could not."),
+        Turn::tool_call("d1", "delete_memory", json!({"memory_id": bob.memory_id})),
+        Turn::text("I could not."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
     agent.run_with("delete it", RunOptions::new().user_id("ana")).await.unwrap();

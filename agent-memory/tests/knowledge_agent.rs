@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use agent_core::knowledge::{Knowledge, SearchQuery, retrieve_context};
-use agent_core::testing::{ScriptedModel, Step, TestModel};
+use agent_core::testing::{ScriptedModel, Turn, TestModel};
 use agent_core::{Agent, ContentBlock, Message};
 use agent_memory::knowledge::{ContentInput, KnowledgeBase, SqliteKnowledge};
 use serde_json::json;
@@ -38,7 +38,7 @@ fn tool_results(messages: &[Message]) -> Vec<String> {
 async fn the_model_searches_with_filters_and_cites_the_source() {
     let kb = knowledge().await;
     let model = ScriptedModel::new([
-        Step::tool_call(
+        Turn::tool_call(
             "call-1",
             "search_knowledge",
             json!({"query": "how long do refunds take", "top_k": 2, "filters": {"team": "billing"}}),
@@ -57,7 +57,7 @@ async fn the_model_searches_with_filters_and_cites_the_source() {
                 other => Err(format!("instructions do not explain the tool: {other:?}")),
             }
         }),
-        Step::text("Refunds take five business days [1] (refunds.md).").expect(|request| {
+        Turn::text("Refunds take five business days [1] (refunds.md).").expect(|request| {
             let results = tool_results(&request.messages);
             match results.as_slice() {
                 [result]
@@ -81,8 +81,8 @@ async fn the_model_searches_with_filters_and_cites_the_source() {
 async fn a_bad_search_goes_back_to_the_model_as_a_retry() {
     let kb = knowledge().await;
     let model = ScriptedModel::new([
-        Step::tool_call("call-1", "search_knowledge", json!({"query": "refunds", "filters": {"team": {"nested": 1}}})),
-        Step::text("Let me answer without filters.").expect(|request| {
+        Turn::tool_call("call-1", "search_knowledge", json!({"query": "refunds", "filters": {"team": {"nested": 1}}})),
+        Turn::text("Let me answer without filters.").expect(|request| {
             let results = tool_results(&request.messages);
             if results.iter().any(|result| result.contains("filter `team` must be")) {
                 Ok(())
@@ -108,7 +108,7 @@ async fn test_model_calls_the_tool_with_schema_valid_arguments() {
 #[tokio::test]
 async fn automatic_context_puts_the_top_results_before_the_model() {
     let kb = Arc::new(knowledge().await);
-    let model = ScriptedModel::new([Step::text("From Lisbon [1].").expect(|request| match &request.instructions {
+    let model = ScriptedModel::new([Turn::text("From Lisbon [1].").expect(|request| match &request.instructions {
         Some(text)
             if text.contains("Answer briefly.")
                 && text.contains("<knowledge>")

@@ -75,11 +75,11 @@ fn build_agent(c: &mut Criterion) {
     let model: std::sync::Arc<dyn Model> = std::sync::Arc::new(TurnsModel { turns: 1, delay: None });
     let tool: std::sync::Arc<dyn agent_core::Tool> = std::sync::Arc::new(noop_tool());
     c.bench_function("build agent with one tool", |b| {
-        b.iter(|| Agent::builder(model.clone()).instructions("You help.").tool_arc(tool.clone()).build().map(drop))
+        b.iter(|| Agent::builder(model.clone()).instructions("You help.").tool(tool.clone()).build().map(drop))
     });
     let before = LIVE.load(Ordering::Relaxed);
     let agents: Vec<_> = (0..1000)
-        .map(|_| Agent::builder(model.clone()).instructions("You help.").tool_arc(tool.clone()).build())
+        .map(|_| Agent::builder(model.clone()).instructions("You help.").tool(tool.clone()).build())
         .collect();
     let per_agent = (LIVE.load(Ordering::Relaxed) - before) as f64 / 1000.0;
     println!("heap per agent with one tool: {per_agent:.0} bytes (including the Vec slot of 1000 agents)");

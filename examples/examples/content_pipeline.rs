@@ -39,8 +39,8 @@ async fn main() -> anyhow::Result<()> {
         .step(Step::parallel(
             "draft",
             vec![
-                Step::agent("basics", writer("basics", |t| format!("Basics of {t}: use Result and the ? operator."))?),
-                Step::agent("pitfalls", writer("pitfalls", |t| format!("Pitfalls of {t}: avoid unwrap on input."))?),
+                Step::run("basics", writer("basics", |t| format!("Basics of {t}: use Result and the ? operator."))?),
+                Step::run("pitfalls", writer("pitfalls", |t| format!("Pitfalls of {t}: avoid unwrap on input."))?),
             ],
         ))
         .step(Step::function("assemble", |input| async move {
@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         }))
         .step(Step::repeat(
             "review",
-            vec![Step::agent("check", reviewer)],
+            vec![Step::run("check", reviewer)],
             |outputs| outputs.last().and_then(|o| o.content.as_str()).is_some_and(|text| text.contains("APPROVED")),
             3,
         ))
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         }))
         .build()?;
 
-    let mut stream = workflow.run_stream(topic);
+    let mut stream = workflow.run(topic).stream();
     while let Some(event) = stream.next().await {
         if let Some(step) = &event.step_name {
             eprintln!("[{}] {step}", event.name());

@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let agent = Agent::builder(Arc::clone(&model))
         .id("persistent-assistant")
         .instructions(instructions)
-        .store_arc(Arc::clone(&store) as Arc<dyn SessionStore>)
+        .store(Arc::clone(&store) as Arc<dyn SessionStore>)
         .history_runs(Some(10))
         .build()?;
 

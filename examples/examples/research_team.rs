@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         .member(writer)
         .build()?;
 
-    let mut stream = team.run_stream(topic);
+    let mut stream = team.run(topic).stream();
     while let Some(event) = stream.next().await {
         match &event.kind {
             RunEventKind::ToolCallStarted { tool } => {

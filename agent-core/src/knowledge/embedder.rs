@@ -31,7 +31,8 @@ pub trait Embedder: Send + Sync + 'static {
 /// # Example
 ///
 /// ```
-/// use agent_core::knowledge::{Embedder, HashEmbedder, cosine_similarity};
+/// use agent_core::knowledge::{Embedder, HashEmbedder};
+/// use agent_core::support::cosine_similarity;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let embedder = HashEmbedder::new(64);

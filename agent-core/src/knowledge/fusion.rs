@@ -20,7 +20,8 @@ pub const RRF_K: f32 = 60.0;
 /// # Example
 ///
 /// ```
-/// use agent_core::knowledge::{RRF_K, SearchHit, reciprocal_rank_fusion};
+/// use agent_core::knowledge::SearchHit;
+/// use agent_core::support::{RRF_K, reciprocal_rank_fusion};
 ///
 /// let hit = |id: &str| SearchHit::new(id, "c", "doc", "text");
 /// let lexical = vec![hit("a"), hit("b")];
@@ -71,7 +72,7 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
 /// # Example
 ///
 /// ```
-/// use agent_core::knowledge::matches_filters;
+/// use agent_core::support::matches_filters;
 /// use serde_json::json;
 ///
 /// let metadata = json!({"team": "billing", "year": 2024}).as_object().cloned().unwrap();

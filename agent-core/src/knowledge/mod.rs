@@ -18,7 +18,8 @@
 //! # Example
 //!
 //! ```
-//! use agent_core::knowledge::{SearchHit, SearchMode, SearchQuery, context_section};
+//! use agent_core::knowledge::{SearchHit, SearchMode, SearchQuery};
+//! use agent_core::support::context_section;
 //!
 //! let query = SearchQuery::new("refund policy").top_k(3).mode(SearchMode::Lexical).filter("team", "billing");
 //! assert_eq!(query.top_k, 3);

@@ -122,7 +122,8 @@ fn citation(hit: &SearchHit) -> String {
 /// # Example
 ///
 /// ```
-/// use agent_core::knowledge::{SearchHit, context_section};
+/// use agent_core::knowledge::SearchHit;
+/// use agent_core::support::context_section;
 ///
 /// let section = context_section(&[SearchHit::new("1", "c1", "faq.md", "Open 9 to 5.")]);
 /// assert!(section.starts_with("<knowledge>"));
