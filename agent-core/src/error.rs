@@ -248,10 +248,7 @@ mod tests {
 
     #[test]
     fn a_failed_step_keeps_the_run_error_to_match_on() {
-        let error = Error::StepFailed {
-            step: "write".into(),
-            source: Box::new(Error::ToolCallLimit { limit: 3 }),
-        };
+        let error = Error::StepFailed { step: "write".into(), source: Box::new(Error::ToolCallLimit { limit: 3 }) };
         let Error::StepFailed { source, .. } = &error else { unreachable!() };
         assert!(matches!(**source, Error::ToolCallLimit { limit: 3 }));
     }

@@ -61,11 +61,11 @@ pub use workflow::{OnError, Step, StepError, StepInput, StepKindName, StepOutput
 /// without notice.
 #[doc(hidden)]
 pub mod support {
+    pub use crate::knowledge::fusion_support::*;
+    pub use crate::memory::store::check_owner;
     pub use crate::message::{MESSAGE_FORMAT_VERSION, VersionedMessages};
     pub use crate::model::response_events;
     pub use crate::request::RunJob;
-    pub use crate::knowledge::fusion_support::*;
-    pub use crate::memory::store::check_owner;
     pub use crate::session::{paginate, unix_now};
     pub use crate::tool::schema::schema_for;
 }

@@ -103,9 +103,14 @@ pub struct ContinueFrom(pub(crate) Origin);
 #[derive(Clone, Debug)]
 pub(crate) enum Origin {
     Paused(Box<PausedRun>),
-    Stored { session_id: String, run_id: String },
+    Stored {
+        session_id: String,
+        run_id: String,
+    },
     /// An output that is not paused: continuing it is an error.
-    NotPaused { run_id: String },
+    NotPaused {
+        run_id: String,
+    },
 }
 
 impl<T> From<&RunOutput<T>> for ContinueFrom {
@@ -336,7 +341,6 @@ impl<D: Send + Sync + 'static, O: Send + 'static> RunRequest<D, O> {
         self.options.user_id = user_id;
         self
     }
-
 
     /// Asks for the answer as `T`: the model is given `T`'s JSON schema as the
     /// output format, an answer that does not parse or breaks a constraint of

@@ -63,11 +63,7 @@ impl<T> RunStream<T> {
     /// Drives the run to its end, passing each event to `sink` after `mark`
     /// says where it came from (a team or workflow step), and returns its
     /// result. Teams and workflows use it to forward their members' events.
-    pub(crate) async fn forward_into(
-        mut self,
-        sink: &EventSink,
-        mut mark: impl FnMut(&mut RunEvent),
-    ) -> Result<T> {
+    pub(crate) async fn forward_into(mut self, sink: &EventSink, mut mark: impl FnMut(&mut RunEvent)) -> Result<T> {
         use futures::StreamExt;
         while let Some(mut event) = self.next().await {
             mark(&mut event);

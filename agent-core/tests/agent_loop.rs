@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, TestModel, Turn, text_response, tool_calls_response};
 use agent_core::{
     Agent, ContentBlock, Error, FnTool, HookAction, Message, ModelError, ModelErrorKind, ModelResponse, Role,
     RunContext, StopDetails, StopReason, ToolDef, ToolError, ToolInputError, ToolOutput, ToolResultContent,
@@ -127,7 +127,9 @@ async fn tool_errors_become_error_results_and_fatal_errors_stop_the_run() {
     ]);
     let agent = Agent::builder(model.clone()).tool(flaky).build().unwrap();
     let error = agent.run("hi").await.unwrap_err();
-    assert!(matches!(&error, Error::ToolFailed { tool, source } if tool == "flaky" && source.to_string() == "disk on fire"));
+    assert!(
+        matches!(&error, Error::ToolFailed { tool, source } if tool == "flaky" && source.to_string() == "disk on fire")
+    );
     assert_eq!(results_sent(&model, 1), [("c1".into(), "try later".into(), true)]);
     model.assert_complete();
 }

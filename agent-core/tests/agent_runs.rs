@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, TestModel, Turn, text_response, tool_calls_response};
 use agent_core::{
     Agent, ContentBlock, Error, FnTool, InMemoryStore, Message, PendingKind, Role, RunEventKind, RunStatus,
     SessionStore, ToolDecision, ToolDef, ToolError, ToolOutput,

@@ -2,10 +2,10 @@
 //! the wire shape, so changes to it are deliberate.
 #![allow(clippy::unwrap_used)]
 
+use agent_core::support::VersionedMessages;
 use agent_core::{
     ContentBlock, MediaSource, Message, Role, ServerToolResult, StopDetails, StopReason, ToolResultContent, Usage,
 };
-use agent_core::support::VersionedMessages;
 use expect_test::expect;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Teams: route, coordinate and broadcast, failures, limits, pauses and events.
 #![allow(clippy::unwrap_used)]
 
-use agent_core::testing::{FunctionModel, ScriptedModel, Turn, TestModel, text_response, tool_calls_response};
+use agent_core::testing::{FunctionModel, ScriptedModel, TestModel, Turn, text_response, tool_calls_response};
 use agent_core::{
     Agent, ContentBlock, FnTool, Message, ModelError, ModelErrorKind, RunStatus, Team, TeamMode, ToolDecision, ToolDef,
     ToolOutput,
@@ -124,10 +124,7 @@ async fn a_failing_member_is_an_error_the_leader_can_react_to() {
     let team = Team::builder(leader.clone()).id("t").member(broken).member(member("backup", "ok")).build().unwrap();
     let output = team.run("go").await.unwrap();
     assert_eq!(output.content, "Done by backup.");
-    assert_eq!(
-        results_in(&leader.requests()[1]),
-        [("d1".into(), "member `broken` failed: overloaded".into(), true)]
-    );
+    assert_eq!(results_in(&leader.requests()[1]), [("d1".into(), "member `broken` failed: overloaded".into(), true)]);
 }
 
 #[tokio::test]

@@ -146,7 +146,9 @@ async fn error_policies_fail_skip_or_retry() {
 
     let failing = Workflow::builder("w").step(broken()).step(append("never")).build().unwrap();
     match failing.run("").await {
-        Err(Error::StepFailed { step, source }) => assert_eq!((step.as_str(), source.to_string().as_str()), ("broken", "boom")),
+        Err(Error::StepFailed { step, source }) => {
+            assert_eq!((step.as_str(), source.to_string().as_str()), ("broken", "boom"))
+        }
         other => panic!("unexpected {other:?}"),
     }
 }

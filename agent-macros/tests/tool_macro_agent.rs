@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use agent_core::testing::{ScriptedModel, Turn, TestModel};
+use agent_core::testing::{ScriptedModel, TestModel, Turn};
 use agent_core::{Agent, ContentBlock, Error, Role, RunContext, ToolError, tool, toolkit};
 use serde_json::json;
 

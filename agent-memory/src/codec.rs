@@ -2,7 +2,8 @@
 //! and the `Corrupt` errors that name a row that cannot be decoded.
 
 use agent_core::memory::UserMemory;
-use agent_core::{MESSAGE_FORMAT_VERSION, Message, Page, RunRecord, RunStatus, Session, SessionType, StoreError};
+use agent_core::support::MESSAGE_FORMAT_VERSION;
+use agent_core::{Message, Page, RunRecord, RunStatus, Session, SessionType, StoreError};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use agent_core::memory::{MemoryManager, MemoryQuery, MemoryStore};
 use agent_core::testing::{FunctionModel, ScriptedModel, Turn, text_response};
-use agent_core::{Agent, FnTool, Message, RunOptions, RunStatus, SessionStore, ToolDecision, ToolDef, ToolOutput};
+use agent_core::{Agent, FnTool, Message, RunStatus, SessionStore, ToolDecision, ToolDef, ToolOutput};
 use agent_memory::SqliteStore;
 use serde_json::json;
 
@@ -36,12 +36,11 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.db");
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let options = || RunOptions::new().session_id("chat-1").user_id("ana");
 
     let store = open(&path).await;
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).id("echo").store(store.clone()).build().unwrap();
-    agent.run_with("my name is Ana", options()).await.unwrap();
-    let second = agent.run_with("what is my name?", options()).await.unwrap();
+    agent.run("my name is Ana").session("chat-1").user("ana").await.unwrap();
+    let second = agent.run("what is my name?").session("chat-1").user("ana").await.unwrap();
     assert_eq!(second.content, "my name is Ana | what is my name?");
     store.close().await;
     drop(agent);
@@ -49,7 +48,7 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
     // A new process: a new store on the same file, a new agent.
     let reopened = open(&path).await;
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).id("echo").store(reopened.clone()).build().unwrap();
-    let third = agent.run_with("and now?", options()).await.unwrap();
+    let third = agent.run("and now?").session("chat-1").user("ana").await.unwrap();
     assert_eq!(third.content, "my name is Ana | what is my name? | and now?");
 
     let runs = reopened.runs("chat-1", None).await.unwrap();
@@ -66,7 +65,7 @@ async fn history_runs_limits_what_is_loaded() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).store(store).history_runs(Some(1)).build().unwrap();
     for input in ["one", "two", "three"] {
-        agent.run_with(input, RunOptions::new().session_id("limited")).await.unwrap();
+        agent.run(input).session("limited").await.unwrap();
     }
     let last_request = seen.lock().unwrap().last().cloned().unwrap();
     let texts: Vec<String> = last_request.iter().map(Message::text).collect();
@@ -94,7 +93,7 @@ async fn session_state_persists_in_sqlite() {
     ]);
     let store = open(&path).await;
     let agent = Agent::builder(model.clone()).store(store.clone()).tool(counter).build().unwrap();
-    agent.run_with("count", RunOptions::new().session_id("stateful")).await.unwrap();
+    agent.run("count").session("stateful").await.unwrap();
     store.close().await;
     let reopened = open(&path).await;
     let agent = Agent::builder(model.clone())
@@ -110,7 +109,7 @@ async fn session_state_persists_in_sqlite() {
         ))
         .build()
         .unwrap();
-    agent.run_with("count", RunOptions::new().session_id("stateful")).await.unwrap();
+    agent.run("count").session("stateful").await.unwrap();
     model.assert_complete();
     let session = reopened.session("stateful").await.unwrap().unwrap();
     assert_eq!(session.state.get("count"), Some(&json!(2)));
@@ -147,7 +146,7 @@ async fn paused_run_continues_after_reopening_the_store() {
         .tool(confirmed_tool(Arc::clone(&calls)))
         .build()
         .unwrap();
-    let paused = agent.run_with("delete my account", RunOptions::new().session_id("hitl")).await.unwrap();
+    let paused = agent.run("delete my account").session("hitl").await.unwrap();
     assert!(paused.is_paused());
     first_model.assert_complete();
     assert_eq!(store.run("hitl", &paused.run_id).await.unwrap().unwrap().status, RunStatus::Paused);
@@ -162,7 +161,8 @@ async fn paused_run_continues_after_reopening_the_store() {
         .tool(confirmed_tool(Arc::clone(&calls)))
         .build()
         .unwrap();
-    let done = agent.continue_run_id("hitl", &paused.run_id, vec![ToolDecision::approve("call-1")]).await.unwrap();
+    let done =
+        agent.continue_run(("hitl", paused.run_id.as_str()), vec![ToolDecision::approve("call-1")]).await.unwrap();
     assert_eq!((done.status, done.content.as_str()), (RunStatus::Completed, "Your account is deleted."));
     assert_eq!(*calls.lock().unwrap(), 1);
     second_model.assert_complete();
@@ -193,10 +193,9 @@ async fn failed_run_leaves_history_valid() {
         }),
     ]);
     let agent = Agent::builder(model.clone()).store(store.clone()).build().unwrap();
-    let options = || RunOptions::new().session_id("flaky");
-    agent.run_with("first", options()).await.unwrap();
-    assert!(agent.run_with("second", options()).await.is_err());
-    agent.run_with("third", options()).await.unwrap();
+    agent.run("first").session("flaky").await.unwrap();
+    assert!(agent.run("second").session("flaky").await.is_err());
+    agent.run("third").session("flaky").await.unwrap();
     model.assert_complete();
     let statuses: Vec<RunStatus> = store.runs("flaky", None).await.unwrap().iter().map(|run| run.status).collect();
     assert_eq!(statuses, [RunStatus::Completed, RunStatus::Error, RunStatus::Completed]);
@@ -212,7 +211,7 @@ async fn agent_manages_memories_with_the_memory_tools() {
         Turn::text("Noted."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
-    agent.run_with("I like green tea", RunOptions::new().user_id("ana")).await.unwrap();
+    agent.run("I like green tea").user("ana").await.unwrap();
     model.assert_complete();
     let saved = store.list_memories(&MemoryQuery::user("ana")).await.unwrap().items;
     assert_eq!(saved.len(), 1);
@@ -236,7 +235,7 @@ async fn agent_manages_memories_with_the_memory_tools() {
         Turn::text("Updated."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
-    agent.run_with("actually black tea", RunOptions::new().user_id("ana")).await.unwrap();
+    agent.run("actually black tea").user("ana").await.unwrap();
     model.assert_complete();
     let requests = model.requests();
     let search_result = requests[1].messages.last().unwrap();
@@ -256,7 +255,7 @@ async fn memory_tools_refuse_other_users_memories() {
         Turn::text("I could not."),
     ]);
     let agent = Agent::builder(model.clone()).toolkit(manager.tools()).build().unwrap();
-    agent.run_with("delete it", RunOptions::new().user_id("ana")).await.unwrap();
+    agent.run("delete it").user("ana").await.unwrap();
     model.assert_complete();
     assert!(store.memory(&bob.memory_id).await.unwrap().is_some(), "bob's memory is untouched");
     let result = format!("{:?}", model.requests()[1].messages.last().unwrap());

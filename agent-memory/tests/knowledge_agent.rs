@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use agent_core::knowledge::{Knowledge, SearchQuery, retrieve_context};
-use agent_core::testing::{ScriptedModel, Turn, TestModel};
+use agent_core::knowledge::{Knowledge, SearchQuery};
+use agent_core::support::retrieve_context;
+use agent_core::testing::{ScriptedModel, TestModel, Turn};
 use agent_core::{Agent, ContentBlock, Message};
 use agent_memory::knowledge::{ContentInput, KnowledgeBase, SqliteKnowledge};
 use serde_json::json;

@@ -78,9 +78,8 @@ fn build_agent(c: &mut Criterion) {
         b.iter(|| Agent::builder(model.clone()).instructions("You help.").tool(tool.clone()).build().map(drop))
     });
     let before = LIVE.load(Ordering::Relaxed);
-    let agents: Vec<_> = (0..1000)
-        .map(|_| Agent::builder(model.clone()).instructions("You help.").tool(tool.clone()).build())
-        .collect();
+    let agents: Vec<_> =
+        (0..1000).map(|_| Agent::builder(model.clone()).instructions("You help.").tool(tool.clone()).build()).collect();
     let per_agent = (LIVE.load(Ordering::Relaxed) - before) as f64 / 1000.0;
     println!("heap per agent with one tool: {per_agent:.0} bytes (including the Vec slot of 1000 agents)");
     drop(agents);

@@ -17,7 +17,7 @@ fn ten_step_workflow(c: &mut Criterion) {
     }
     let workflow = builder.build().expect("workflow");
     c.bench_function("workflow of 10 function steps", |b| {
-        b.to_async(&runtime).iter(|| async { workflow.run(1).await.expect("run") })
+        b.to_async(&runtime).iter(|| async { workflow.run(json!(1)).await.expect("run") })
     });
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use agent_core::memory::{MemoryManager, MemoryQuery, MemoryStore};
 use agent_core::testing::{FunctionModel, text_response};
-use agent_core::{Agent, Model, ModelRequest, Role, RunOptions, SessionStore};
+use agent_core::{Agent, Model, ModelRequest, Role, SessionStore};
 use agent_memory::SqliteStore;
 
 const USER_ID: &str = "demo-user";
@@ -66,8 +66,11 @@ async fn main() -> anyhow::Result<()> {
     let path = std::env::var("AGENT_DB")
         .map(Into::into)
         .unwrap_or_else(|_| std::env::temp_dir().join("agents-rs-persistent-session.db"));
-    let session_id =
-        if new_session { format!("session-{}", agent_core::unix_now()) } else { "demo-session".to_owned() };
+    let session_id = if new_session {
+        format!("session-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())
+    } else {
+        "demo-session".to_owned()
+    };
 
     // One SQLite file keeps sessions, runs and memories; it is migrated on open.
     let store = Arc::new(SqliteStore::open(&path).await?);
@@ -81,11 +84,11 @@ async fn main() -> anyhow::Result<()> {
     let agent = Agent::builder(Arc::clone(&model))
         .id("persistent-assistant")
         .instructions(instructions)
-        .store(Arc::clone(&store) as Arc<dyn SessionStore>)
+        .store(Arc::clone(&store))
         .history_runs(Some(10))
         .build()?;
 
-    let output = agent.run_with(prompt.as_str(), RunOptions::new().session_id(&session_id).user_id(USER_ID)).await?;
+    let output = agent.run(prompt.as_str()).session(&session_id).user(USER_ID).await?;
     println!("user: {prompt}\nassistant: {}", output.content);
 
     // After the run, the model decides what is worth remembering about the user.

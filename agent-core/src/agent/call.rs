@@ -77,4 +77,3 @@ pub(super) async fn call_tool<D: Send + Sync + 'static>(
 pub(super) fn cache_key(call: &CallSpec) -> String {
     format!("{}\u{0}{}", call.name, call.input)
 }
-

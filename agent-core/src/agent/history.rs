@@ -89,9 +89,8 @@ pub(super) fn close_open_tool_calls(messages: &mut Vec<Message>, from: usize, er
             Vec::new()
         };
         if !open.is_empty() {
-            let results = open
-                .into_iter()
-                .map(|id| ContentBlock::tool_result(id, ToolResultContent::Text(note.clone()), true));
+            let results =
+                open.into_iter().map(|id| ContentBlock::tool_result(id, ToolResultContent::Text(note.clone()), true));
             match messages.get_mut(index + 1) {
                 Some(next) if next.role == Role::User => next.content.extend(results),
                 _ => messages.insert(index + 1, Message::new(Role::User, results.collect())),

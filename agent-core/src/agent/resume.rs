@@ -33,7 +33,11 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     /// The tool step that answers the paused calls: approved calls run,
     /// rejected ones are answered with the reason, external results are used
     /// as given; results computed before the pause come along.
-    pub(super) fn resumed_step(&self, paused: &PausedRun, mut decisions: HashMap<String, Decision>) -> Result<ToolStep> {
+    pub(super) fn resumed_step(
+        &self,
+        paused: &PausedRun,
+        mut decisions: HashMap<String, Decision>,
+    ) -> Result<ToolStep> {
         let mut calls = Vec::with_capacity(paused.pending.len());
         let mut plans = Vec::with_capacity(paused.pending.len());
         for pending in &paused.pending {

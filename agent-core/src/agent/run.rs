@@ -95,14 +95,13 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         mut options: RunOptions<D>,
         events: Option<EventSink>,
     ) -> Result<Self> {
-        let deps =
-            options.deps.take().or_else(|| agent.deps.clone()).ok_or_else(|| {
-                Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
-            })?;
+        let deps = options.deps.take().or_else(|| agent.deps.clone()).ok_or_else(|| {
+            Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
+        })?;
         let slot = match (&agent.store, &options.session_id) {
-            (Some(store), Some(session_id)) => Some(
-                SessionSlot::open(Arc::clone(store), session_id, agent.session_type, agent.id.as_deref()).await?,
-            ),
+            (Some(store), Some(session_id)) => {
+                Some(SessionSlot::open(Arc::clone(store), session_id, agent.session_type, agent.id.as_deref()).await?)
+            }
             (None, Some(session_id)) => {
                 return Err(Error::Config(format!(
                     "the run has session `{session_id}` but the agent has no store to keep it in; \
@@ -262,8 +261,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                     _ => None,
                 })
                 .collect();
-            let over_budget =
-                self.budget.charge(usage, tool_names.len() as u32, self.agent.model.pricing()).err();
+            let over_budget = self.budget.charge(usage, tool_names.len() as u32, self.agent.model.pricing()).err();
             let text = crate::message::blocks_text(&content);
             let check = match (&self.structured, tool_names.is_empty()) {
                 (Some(structured), true) => Some((structured.validate)(&text)),

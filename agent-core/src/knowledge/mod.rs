@@ -42,8 +42,8 @@ pub(crate) mod fusion_support {
     pub use super::fusion::{RRF_K, cosine_similarity, matches_filters, reciprocal_rank_fusion};
     pub use super::tools::{context_section, retrieve_context};
 }
-pub use tools::{MAX_TOOL_TOP_K, knowledge_tools};
 pub(crate) use tools::retrieve_context;
+pub use tools::{MAX_TOOL_TOP_K, knowledge_tools};
 
 /// How a search ranks chunks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

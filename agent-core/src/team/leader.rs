@@ -97,10 +97,9 @@ impl<D: Send + Sync + 'static> TeamRun<D> {
             )));
         }
         self.check_depth(member_id, member)?;
-        let result = self.member_request(member, Start::Input(args.task.into()), Some(ctx)).run_nested(
-            self.events.as_ref(),
-            self.marker(),
-        );
+        let result = self
+            .member_request(member, Start::Input(args.task.into()), Some(ctx))
+            .run_nested(self.events.as_ref(), self.marker());
         self.finish_member(member_id, result.await)
     }
 

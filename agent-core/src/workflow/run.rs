@@ -108,9 +108,9 @@ impl<D: Send + Sync + 'static> Workflow<D> {
             Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
         })?;
         let mut slot = match (&workflow.store, &options.session_id) {
-            (Some(store), Some(session_id)) => Some(
-                SessionSlot::open(Arc::clone(store), session_id, SessionType::Workflow, Some(&workflow.id)).await?,
-            ),
+            (Some(store), Some(session_id)) => {
+                Some(SessionSlot::open(Arc::clone(store), session_id, SessionType::Workflow, Some(&workflow.id)).await?)
+            }
             (None, Some(session_id)) => {
                 return Err(Error::Config(format!(
                     "the run has session `{session_id}` but workflow `{}` has no store; add one with `.store(..)`",
@@ -266,9 +266,8 @@ impl<D: Send + Sync + 'static> Flow<D> {
     ) -> BoxFuture<'s, Result<Control>> {
         Box::pin(async move {
             let (&index, rest) = path.split_first().ok_or_else(|| Error::Continue("no paused step".into()))?;
-            let step = steps
-                .get(index)
-                .ok_or_else(|| Error::Continue("the workflow no longer has the paused step".into()))?;
+            let step =
+                steps.get(index).ok_or_else(|| Error::Continue("the workflow no longer has the paused step".into()))?;
             let here = [prefix, &[index]].concat();
             let control = match (&step.kind, rest.is_empty()) {
                 (StepKind::Run(_), true) => self.run_leaf(step, index, &here, true, position, Some(resume)).await?,
@@ -315,7 +314,8 @@ impl<D: Send + Sync + 'static> Flow<D> {
                         let before = branch_position.trail.len();
                         let branch_path = [path, &[index]].concat();
                         async move {
-                            let control = self.run_step(branch, index, &branch_path, false, &mut branch_position).await?;
+                            let control =
+                                self.run_step(branch, index, &branch_path, false, &mut branch_position).await?;
                             Ok::<_, Error>((branch_position, before, control))
                         }
                     });
@@ -384,12 +384,11 @@ impl<D: Send + Sync + 'static> Flow<D> {
                     );
                     let mut control = Control::Next;
                     for (index, route_name) in chosen.iter().enumerate() {
-                        let route = routes.iter().find(|route| &route.name == route_name).ok_or_else(|| {
-                            Error::StepFailed {
+                        let route =
+                            routes.iter().find(|route| &route.name == route_name).ok_or_else(|| Error::StepFailed {
                                 step: name.clone(),
                                 source: Box::new(Error::Config(format!("router chose unknown step `{route_name}`"))),
-                            }
-                        })?;
+                            })?;
                         let route_path = [path, &[index]].concat();
                         control = self.run_step(route, index, &route_path, false, position).await?;
                         if matches!(control, Control::Stop) {
@@ -430,7 +429,7 @@ impl<D: Send + Sync + 'static> Flow<D> {
                 Ok(Attempt::Done(output)) => break Some(output),
                 Ok(Attempt::Paused(paused)) if pausable => {
                     let name = step.name.clone();
-                    return Ok(Control::Paused(Box::new(PausedStep { path: path.to_vec(), name, paused })));
+                    return Ok(Control::Paused(Box::new(PausedStep { path: path.to_vec(), name, paused: *paused })));
                 }
                 Ok(Attempt::Paused(_)) => {
                     return Err(Error::StepFailed {
@@ -486,7 +485,7 @@ impl<D: Send + Sync + 'static> Flow<D> {
         let run = self.step_request(target, start).run_nested(self.events.as_ref(), self.marker(&step.name)).await?;
         *self.usage.lock().unwrap_or_else(PoisonError::into_inner) += run.usage;
         match run.paused {
-            Some(paused) => Ok(Attempt::Paused(paused)),
+            Some(paused) => Ok(Attempt::Paused(Box::new(paused))),
             None => Ok(Attempt::Done(StepOutput::new(run.content))),
         }
     }
@@ -566,5 +565,5 @@ impl<D: Send + Sync + 'static> Flow<D> {
 /// How one attempt at a leaf step ended.
 enum Attempt {
     Done(StepOutput),
-    Paused(PausedRun),
+    Paused(Box<PausedRun>),
 }

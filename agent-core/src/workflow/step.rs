@@ -45,9 +45,19 @@ pub(crate) enum StepKind<D> {
     Function(Arc<StepFn<D>>),
     Sequence(Vec<Step<D>>),
     Parallel(Vec<Step<D>>),
-    Condition { when: Arc<Predicate<D>>, steps: Vec<Step<D>> },
-    Loop { steps: Vec<Step<D>>, until: Arc<EndCondition>, max_iterations: u32 },
-    Router { choose: Arc<Chooser<D>>, routes: Vec<Step<D>> },
+    Condition {
+        when: Arc<Predicate<D>>,
+        steps: Vec<Step<D>>,
+    },
+    Loop {
+        steps: Vec<Step<D>>,
+        until: Arc<EndCondition>,
+        max_iterations: u32,
+    },
+    Router {
+        choose: Arc<Chooser<D>>,
+        routes: Vec<Step<D>>,
+    },
 }
 
 impl<D: Send + Sync + 'static> Step<D> {

@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agent_core::knowledge::{
-    Embedder, Knowledge, KnowledgeError, RRF_K, SearchHit, SearchMode, SearchQuery, reciprocal_rank_fusion,
-};
-use agent_core::{Page, StoreError, unix_now};
+use agent_core::knowledge::{Embedder, Knowledge, KnowledgeError, SearchHit, SearchMode, SearchQuery};
+use agent_core::support::{RRF_K, reciprocal_rank_fusion, unix_now};
+use agent_core::{Page, StoreError};
 use async_trait::async_trait;
 use tokio::sync::watch;
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use agent_core::knowledge::KnowledgeError;
-use agent_core::unix_now;
+use agent_core::support::unix_now;
 use sha2::{Digest, Sha256};
 
 use super::base::Inner;

@@ -1,7 +1,7 @@
 //! In-memory vector indexes: exact (a flat scan) and approximate (IVF:
 //! k-means lists, a few probed per query), behind one trait.
 
-use agent_core::knowledge::matches_filters;
+use agent_core::support::matches_filters;
 use serde_json::{Map, Value};
 
 /// One vector in an index.

@@ -137,7 +137,7 @@ pub(super) async fn migrate(pool: &PgPool, schema: Option<&str>) -> Result<usize
         sqlx::query("INSERT INTO agent_schema_version (version, description, applied_at) VALUES ($1, $2, $3)")
             .bind(migration.version)
             .bind(migration.description)
-            .bind(agent_core::unix_now())
+            .bind(agent_core::support::unix_now())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

@@ -3,7 +3,8 @@
 use agent_core::Page;
 use agent_core::SortOrder;
 use agent_core::StoreError;
-use agent_core::memory::{MemoryQuery, MemorySort, MemoryStore, UserMemory, UserMemoryStats, check_owner};
+use agent_core::memory::{MemoryQuery, MemorySort, MemoryStore, UserMemory, UserMemoryStats};
+use agent_core::support::check_owner;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 

@@ -123,7 +123,7 @@ pub(super) async fn migrate(pool: &SqlitePool) -> Result<usize, StoreError> {
         sqlx::query("INSERT INTO agent_schema_version (version, description, applied_at) VALUES (?, ?, ?)")
             .bind(migration.version)
             .bind(migration.description)
-            .bind(agent_core::unix_now())
+            .bind(agent_core::support::unix_now())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use agent_core::{
-    ContentBlock, LoopCounters, MediaSource, Message, PausedRun, PendingKind, PendingToolCall, Role, RunRecord,
-    RunStatus, Session, SessionQuery, SessionSort, SessionSummary, SessionType, SortOrder, ToolResultContent,
+    ContentBlock, MediaSource, Message, PausedRun, PendingKind, PendingToolCall, Role, RunRecord, RunStatus, Session,
+    SessionQuery, SessionSort, SessionSummary, SessionType, SortOrder, ToolResultContent, Usage,
 };
 use serde_json::json;
 
@@ -93,24 +93,26 @@ pub fn paused_run(session_id: &str, run_id: &str) -> RunRecord {
             vec![ContentBlock::ToolUse { id: "call-1".into(), name: "delete_account".into(), input: json!({}) }],
         ),
     ];
-    let paused = PausedRun {
-        run_id: run_id.into(),
-        session_id: Some(session_id.into()),
-        user_id: Some("ana".into()),
-        input: "delete my account".into(),
-        history: vec![Message::user("earlier"), Message::assistant("earlier answer")],
-        messages: messages.clone(),
-        resolved: vec![ContentBlock::tool_result("call-0", ToolResultContent::Text("done".into()), false)],
-        pending: vec![PendingToolCall {
+    // A paused run is opaque to users; stores see it as its serialized form.
+    let paused: PausedRun = serde_json::from_value(json!({
+        "run_id": run_id,
+        "session_id": session_id,
+        "user_id": "ana",
+        "input": "delete my account",
+        "history": [Message::user("earlier"), Message::assistant("earlier answer")],
+        "messages": messages.clone(),
+        "resolved": [ContentBlock::tool_result("call-0", ToolResultContent::Text("done".into()), false)],
+        "pending": [PendingToolCall {
             tool_call_id: "call-1".into(),
             tool_name: "delete_account".into(),
             tool_args: json!({}),
             kind: PendingKind::Confirmation,
             payload: Some(json!({"why": "irreversible"})),
         }],
-        counters: LoopCounters { turns: 1, tool_calls: 1, ..LoopCounters::default() },
-        created_at: 1_700_000_400,
-    };
+        "counters": {"turns": 1, "continuations": 0, "tool_calls": 1, "retries": {}, "output_retries": 0, "usage": Usage::default()},
+        "created_at": 1_700_000_400,
+    }))
+    .unwrap();
     RunRecord {
         run_id: run_id.into(),
         session_id: session_id.into(),
@@ -326,7 +328,7 @@ pub async fn paused_run_roundtrip(stores: &Stores) {
     store.save_run(&session, &paused).await.unwrap();
     let loaded = store.run("s-paused", "r-paused").await.unwrap().unwrap();
     assert_eq!(loaded, paused);
-    assert_eq!(loaded.paused.unwrap().pending[0].kind, PendingKind::Confirmation);
+    assert_eq!(loaded.paused.unwrap().pending()[0].kind, PendingKind::Confirmation);
 
     // Continuing replaces the paused record with the finished one.
     let mut finished = paused.clone();

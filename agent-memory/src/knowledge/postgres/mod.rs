@@ -167,7 +167,7 @@ impl PostgresKnowledge {
             sqlx::query("INSERT INTO knowledge_schema_version (table_prefix, version, applied_at) VALUES ($1, $2, $3)")
                 .bind(prefix)
                 .bind(KNOWLEDGE_SCHEMA_VERSION)
-                .bind(agent_core::unix_now())
+                .bind(agent_core::support::unix_now())
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
