@@ -150,7 +150,7 @@ async fn the_context_carries_the_agent_deps_and_fatal_errors_stop_the_run() {
     let agent = Agent::with_deps(model.clone(), Bank { currency: "EUR" }).tool(Balance).build().unwrap();
     let error = agent.run("balance?").await.unwrap_err();
     assert!(matches!(error, Error::ToolFailed { .. }), "{error:?}");
-    assert!(error.to_string().contains("account 0 is closed"), "{error}");
+    assert!(error.report().contains("account 0 is closed"), "{}", error.report());
 }
 
 #[tokio::test]
