@@ -158,7 +158,13 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
                             let mut execution = execution(call, Some(message.clone()), true);
                             set_duration(&mut execution, Some(duration));
                             self.emit(RunEventKind::ToolCallError { tool: execution, error: message.clone() });
-                            fatal.get_or_insert(Error::ToolFailed { tool: call.name.clone(), source });
+                            fatal.get_or_insert(match source.downcast::<Error>() {
+                                // A team member or nested run over the shared budget: the
+                                // whole run is.
+                                Ok(inner) if matches!(*inner, Error::UsageLimitExceeded { .. }) => *inner,
+                                Ok(inner) => Error::ToolFailed { tool: call.name.clone(), source: inner },
+                                Err(source) => Error::ToolFailed { tool: call.name.clone(), source },
+                            });
                             self.answered(call, ToolResultContent::Text(message), true, Some(duration))
                         }
                     }

@@ -276,13 +276,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 check,
                 over_budget,
             };
-            let next = match decide(&answered, &self.counters, limits) {
-                // The refused or overflowing turn is not part of the conversation.
-                Next::Fail(reason @ (Failure::Refused(_) | Failure::ContextWindowExceeded)) => {
-                    return Err(failure(reason));
-                }
-                next => next,
-            };
+            let next = decide(&answered, &self.counters, limits);
             if stop_reason == StopReason::PauseTurn {
                 self.counters.continuations += 1;
             } else {
@@ -290,6 +284,13 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 self.counters.turns += 1;
                 self.stop_reason = stop_reason;
             }
+            let next = match next {
+                // The refused or overflowing turn is not part of the conversation.
+                Next::Fail(reason @ (Failure::Refused(_) | Failure::ContextWindowExceeded)) => {
+                    return Err(failure(reason));
+                }
+                next => next,
+            };
             if !content.is_empty() {
                 // A paused turn goes back as the trailing assistant message,
                 // with no user message after it: the API resumes from it.
