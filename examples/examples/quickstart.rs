@@ -58,12 +58,16 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let output = agent.run(prompt).await?;
     println!("{}", output.content);
+    if output.is_truncated() {
+        eprintln!("warning: the answer was cut off at the output token limit; raise it with .max_tokens(..)");
+    }
     eprintln!(
-        "[{} model turns, {} tool calls, {} input + {} output tokens]",
+        "[{} model turns, {} tool calls, {} input + {} output tokens, model {}]",
         output.metrics.turns,
-        output.metrics.tool_calls.values().map(|t| t.calls).sum::<u32>(),
+        output.tools.len(),
         output.usage.input_tokens,
-        output.usage.output_tokens
+        output.usage.output_tokens,
+        output.model
     );
     Ok(())
 }
