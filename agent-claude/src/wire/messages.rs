@@ -29,6 +29,10 @@ pub(crate) fn to_wire(messages: &[Message], mode: SystemMessages) -> (Vec<Value>
         match message.role {
             Role::Assistant => {
                 let mut blocks = echo_fallback_turn(&message.content);
+                if blocks.is_empty() {
+                    // Nothing to send (blank text, state markers only): the turns around it merge.
+                    continue;
+                }
                 match turns.last_mut() {
                     Some(Turn::Assistant(content)) => content.append(&mut blocks),
                     _ => turns.push(Turn::Assistant(blocks)),

@@ -59,9 +59,23 @@ async fn an_expired_container_is_not_sent_and_an_explicit_one_wins() {
     request.messages.push(Message::user("again"));
     claude.request(&request).await.unwrap();
     assert_eq!(fake.requests()[0].body.get("container"), None);
+    // A turn holding nothing but state sends nothing: the user turns around it merge.
+    let only_state = ModelRequest {
+        messages: vec![
+            Message::user("a"),
+            Message::new(Role::Assistant, vec![ContentBlock::Other(json!({"type": "claude_container", "id": "c"}))]),
+            Message::user("b"),
+        ],
+        ..Default::default()
+    };
+    fake.push(Reply::text("merged"));
+    claude.request(&only_state).await.unwrap();
+    let merged = fake.requests().pop().unwrap();
+    assert_eq!(merged.rejection, None);
+    assert_eq!(merged.body["messages"].as_array().unwrap().len(), 1);
     request.options.insert("container".into(), json!("mine"));
     claude.request(&request).await.unwrap();
-    assert_eq!(fake.requests()[1].body["container"], "mine");
+    assert_eq!(fake.requests().pop().unwrap().body["container"], "mine");
 }
 
 #[tokio::test]
