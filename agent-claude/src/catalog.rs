@@ -76,6 +76,9 @@ pub struct ModelCapabilities {
     pub effort: &'static [Effort],
     /// May stop with `refusal` from a safety classifier (Fable 5 family).
     pub refusal_classifiers: bool,
+    /// Takes mid-conversation `role: "system"` messages (beta
+    /// `mid-conversation-system-2026-04-07`, Opus 4.7 onward).
+    pub mid_conversation_system: bool,
 }
 
 use Effort::{High, Low, Max, Medium, XHigh};
@@ -99,6 +102,7 @@ const fn fable(id: &'static str, display_name: &'static str) -> ModelCapabilitie
         prefill: false,
         effort: EFFORT_ALL,
         refusal_classifiers: true,
+        mid_conversation_system: true,
     }
 }
 
@@ -117,6 +121,7 @@ const fn opus_47_family(id: &'static str, display_name: &'static str) -> ModelCa
         prefill: false,
         effort: EFFORT_ALL,
         refusal_classifiers: false,
+        mid_conversation_system: true,
     }
 }
 
@@ -143,6 +148,7 @@ const fn legacy(
         prefill: true,
         effort,
         refusal_classifiers: false,
+        mid_conversation_system: false,
     }
 }
 
@@ -165,6 +171,7 @@ pub static MODELS: &[ModelCapabilities] = &[
         prefill: false,
         effort: EFFORT_NO_XHIGH,
         refusal_classifiers: false,
+        mid_conversation_system: false,
     },
     ModelCapabilities {
         id: "claude-sonnet-4-6",
@@ -179,6 +186,7 @@ pub static MODELS: &[ModelCapabilities] = &[
         prefill: false,
         effort: EFFORT_NO_XHIGH,
         refusal_classifiers: false,
+        mid_conversation_system: false,
     },
     legacy("claude-haiku-4-5", &["claude-haiku-4-5-20251001"], "Claude Haiku 4.5", 200_000, 64_000, &[]),
     legacy("claude-opus-4-5", &["claude-opus-4-5-20251101"], "Claude Opus 4.5", 200_000, 64_000, EFFORT_BASIC),

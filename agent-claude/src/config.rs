@@ -1,4 +1,8 @@
-//! The client builder: credentials, endpoint, model, default request settings, retries, caching, fallbacks.
+//! The client builder: credentials, endpoint, model, default request settings, retries, limits, caching, fallbacks.
+//!
+//! Part of the facade layer: it resolves the settings into the pieces of the
+//! lower layers (request defaults, the transport, the fallback policy) and
+//! assembles a [`Claude`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +12,12 @@ use serde_json::{Map, Value, json};
 use crate::catalog::{DEFAULT_MODEL, Effort};
 use crate::client::Claude;
 use crate::error::{Error, Result};
+use crate::fallback::FallbackPolicy;
 use crate::options;
-use crate::retry::{RetryPolicy, Sleeper};
 use crate::settings::{CacheTtl, PromptCache, Thinking};
+use crate::transport::retry::{RetryPolicy, Sleeper};
+use crate::transport::{Credentials, Limits, Transport};
+use crate::wire::request::RequestDefaults;
 
 /// The production endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -18,42 +25,21 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// Reads an environment variable; replaceable for tests and config files.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// How a request authenticates.
-#[derive(Clone)]
-pub(crate) enum Credentials {
-    /// `x-api-key: <key>`.
-    ApiKey(String),
-    /// `Authorization: Bearer <token>`.
-    AuthToken(String),
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secrets.
-        match self {
-            Self::ApiKey(_) => f.write_str("ApiKey(..)"),
-            Self::AuthToken(_) => f.write_str("AuthToken(..)"),
-        }
+impl Claude {
+    /// A builder; unset settings come from the environment.
+    pub fn builder() -> ClaudeBuilder {
+        ClaudeBuilder::default()
     }
-}
 
-/// The resolved settings of a [`Claude`] client.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) credentials: Credentials,
-    pub(crate) base_url: String,
-    pub(crate) model: String,
-    pub(crate) max_tokens: Option<u32>,
-    pub(crate) betas: Vec<String>,
-    pub(crate) options: Map<String, Value>,
-    pub(crate) server_tools: Vec<Value>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) timeout: Duration,
-    pub(crate) stream_idle_timeout: Duration,
-    pub(crate) cache: PromptCache,
-    pub(crate) fallback_models: Vec<String>,
-    pub(crate) fallback_credit: bool,
-    pub(crate) headers: Vec<(String, String)>,
+    /// A client configured from the environment only (`ANTHROPIC_API_KEY` or
+    /// `ANTHROPIC_AUTH_TOKEN`, `ANTHROPIC_BASE_URL`), on `claude-opus-4-8`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingCredentials`] when neither variable is set.
+    pub fn from_env() -> Result<Self> {
+        Self::builder().build()
+    }
 }
 
 /// Builds a [`Claude`] client.
@@ -89,8 +75,7 @@ pub struct ClaudeBuilder {
     options: Map<String, Value>,
     server_tools: Vec<Value>,
     retry: RetryPolicy,
-    timeout: Option<Duration>,
-    stream_idle_timeout: Option<Duration>,
+    limits: Limits,
     connect_timeout: Option<Duration>,
     cache: PromptCache,
     fallback_models: Vec<String>,
@@ -195,17 +180,50 @@ impl ClaudeBuilder {
         self
     }
 
-    /// Total time limit of a whole (non-streaming) request (default 10 minutes).
+    /// Time limit of one attempt of a whole (non-streaming) request, from
+    /// sending to the last byte (default 10 minutes). It also bounds the
+    /// retrying of timeouts: a timed-out attempt is retried only while the
+    /// request has spent less than this.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.limits.timeout = timeout;
         self
     }
 
-    /// Longest silence tolerated on an open stream (default 5 minutes; the API
-    /// sends `ping` events meanwhile). Streams have no total limit: turns on
-    /// hard tasks can run many minutes.
+    /// Time limit of one attempt of a stream, from sending to the first byte
+    /// of the body (default 60 s). A server that accepts the connection and
+    /// never answers fails here instead of holding the stream.
+    pub fn first_byte_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.first_byte_timeout = timeout;
+        self
+    }
+
+    /// Longest silence tolerated on an open stream (default 5 minutes; the
+    /// API sends `ping` events meanwhile, which count as activity, so a
+    /// thinking model that streams nothing for minutes is not cut off).
     pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = Some(timeout);
+        self.limits.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Time limit of a whole request or stream, retries and fallbacks
+    /// included (default 60 minutes): the bound on a server that keeps a
+    /// stream open with pings alone. `Duration::MAX` lifts it.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.total_timeout = timeout;
+        self
+    }
+
+    /// The largest response body (whole) or stream (all events) the client
+    /// reads, in bytes (default 64 MiB); larger ones fail with
+    /// [`Error::ResponseTooLarge`] without being read further.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_response_bytes = bytes;
+        self
+    }
+
+    /// The largest single server-sent event, in bytes (default 16 MiB).
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_event_bytes = bytes;
         self
     }
 
@@ -328,22 +346,16 @@ impl ClaudeBuilder {
                 .build()
                 .map_err(|err| Error::Config(format!("HTTP client: {err}")))?,
         };
-        let config = Config {
-            credentials,
-            base_url,
+        let transport = Transport::new(http, base_url, &credentials, &self.headers, self.retry, self.limits)?;
+        let defaults = RequestDefaults {
             model: self.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
             max_tokens: self.max_tokens,
             betas: self.betas,
             options: self.options,
             server_tools: self.server_tools,
-            retry: self.retry,
-            timeout: self.timeout.unwrap_or(Duration::from_secs(600)),
-            stream_idle_timeout: self.stream_idle_timeout.unwrap_or(Duration::from_secs(300)),
             cache: self.cache,
-            fallback_models: self.fallback_models,
-            fallback_credit: self.fallback_credit,
-            headers: self.headers,
         };
-        Ok(Claude::from_parts(config, http))
+        let fallback = FallbackPolicy { models: self.fallback_models, credit: self.fallback_credit };
+        Ok(Claude::new(defaults, transport, fallback))
     }
 }

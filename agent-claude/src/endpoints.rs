@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use crate::client::Claude;
 use crate::error::{Error, Result};
-use crate::wire::request;
+use crate::system::{self, SystemMessages};
+use crate::transport::Call;
 
 /// The answer of `POST /v1/messages/count_tokens`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -72,11 +73,23 @@ const MAX_MODEL_PAGES: usize = 50;
 impl Claude {
     /// Counts the input tokens of a request on its model, without running it.
     ///
+    /// The request is built and checked as for a message (the same pre-send
+    /// rules and schema normalization), then sent without its generation
+    /// settings.
+    ///
     /// # Errors
     ///
     /// As for a message request: rule violations, API and connection errors.
     pub async fn count_tokens(&self, model_request: &ModelRequest) -> Result<TokenCount> {
-        let wire = request::build(self.config(), model_request, false)?;
+        match self.count_with(model_request, SystemMessages::Native).await {
+            Err(err) if system::is_unsupported(&err) => self.count_with(model_request, SystemMessages::Reminder).await,
+            other => other,
+        }
+    }
+
+    async fn count_with(&self, model_request: &ModelRequest, system: SystemMessages) -> Result<TokenCount> {
+        let wire = self.prepare(model_request, false, system)?;
+        let betas = wire.beta_header();
         let body: Map<String, Value> = wire
             .body
             .into_iter()
@@ -95,8 +108,9 @@ impl Claude {
                 )
             })
             .collect();
-        let betas = (!wire.betas.is_empty()).then(|| wire.betas.join(","));
-        self.post_json("/v1/messages/count_tokens", &body, betas).await
+        let transport = self.transport();
+        let call = Call::post("/v1/messages/count_tokens", &body, betas, transport.deadline());
+        Ok(transport.json(&call).await?.0)
     }
 
     /// The live description of one model (`GET /v1/models/{id}`).
@@ -109,6 +123,11 @@ impl Claude {
             return Err(Error::InvalidRequest(format!("`{model}` is not a model id")));
         }
         self.get_json(&format!("/v1/models/{model}")).await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let transport = self.transport();
+        Ok(transport.json(&Call::get(path, self.default_betas(), transport.deadline())).await?.0)
     }
 
     /// Every model available to the credentials (`GET /v1/models`, all pages).

@@ -28,7 +28,11 @@ pub enum Error {
     #[error("request rejected before sending: {0}")]
     InvalidRequest(String),
     /// The API answered with an HTTP error.
-    #[error("Claude API error {status}{}: {message}", error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    #[error(
+        "Claude API error {status}{}: {message}{}",
+        error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default(),
+        retry_after.map(|wait| format!(" (the server asks to wait {} s before retrying)", wait.as_secs_f64())).unwrap_or_default()
+    )]
     Api {
         /// HTTP status.
         status: u16,
@@ -43,13 +47,29 @@ pub enum Error {
         /// The server's `x-should-retry` verdict, when it sent one.
         should_retry: Option<bool>,
     },
-    /// Connecting, sending or reading failed at the transport level.
+    /// Connecting, sending or reading failed at the transport level, or a
+    /// time limit passed (`timeout` is then set).
     #[error("could not reach the Claude API: {message}")]
     Connection {
         /// What failed.
         message: String,
         /// The failure was a timeout.
         timeout: bool,
+        /// The `request-id` of the response, when the failure came after its headers
+        /// (a stream that broke off or went silent).
+        request_id: Option<String>,
+    },
+    /// A response body or one server-sent event was larger than the client's
+    /// limit ([`ClaudeBuilder::max_response_bytes`](crate::ClaudeBuilder::max_response_bytes),
+    /// [`ClaudeBuilder::max_event_bytes`](crate::ClaudeBuilder::max_event_bytes)); it was not read further.
+    #[error("the Claude API response exceeds the {limit}-byte limit for {what}; it was not read further")]
+    ResponseTooLarge {
+        /// What was too large: `a response body`, `a stream`, `one stream event` or `an error body`.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+        /// The `request-id` of the response.
+        request_id: Option<String>,
     },
     /// A response body could not be decoded.
     #[error("could not decode the Claude API response: {message}")]
@@ -91,10 +111,12 @@ impl Error {
     /// The `request-id` of the failed response, when there was one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Self::Api { request_id, .. } | Self::Decode { request_id, .. } | Self::Stream { request_id, .. } => {
-                request_id.as_deref()
-            }
-            _ => None,
+            Self::Api { request_id, .. }
+            | Self::Decode { request_id, .. }
+            | Self::Stream { request_id, .. }
+            | Self::Connection { request_id, .. }
+            | Self::ResponseTooLarge { request_id, .. } => request_id.as_deref(),
+            Self::MissingCredentials | Self::Config(_) | Self::InvalidRequest(_) => None,
         }
     }
 
@@ -108,10 +130,10 @@ impl Error {
 
     /// Whether sending the same request again may succeed.
     ///
-    /// Connection failures, 408, 409, 429, 5xx and 529 are retryable, as is a
-    /// stream that broke off or reported an overload; 400, 401, 403, 404 and
-    /// 413 never are. An `x-should-retry` header overrides the status for the
-    /// other codes.
+    /// Connection failures and timeouts, 408, 409, 429, 5xx and 529 are
+    /// retryable, as is a stream that broke off or reported an overload; 400,
+    /// 401, 403, 404 and 413 never are, nor is a response over the size limit.
+    /// An `x-should-retry` header overrides the status for the other codes.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { status, should_retry, .. } => {
@@ -125,7 +147,11 @@ impl Error {
                 None => true,
                 Some(kind) => matches!(kind, "overloaded_error" | "api_error" | "rate_limit_error" | "timeout_error"),
             },
-            Self::MissingCredentials | Self::Config(_) | Self::InvalidRequest(_) | Self::Decode { .. } => false,
+            Self::MissingCredentials
+            | Self::Config(_)
+            | Self::InvalidRequest(_)
+            | Self::Decode { .. }
+            | Self::ResponseTooLarge { .. } => false,
         }
     }
 
@@ -136,6 +162,8 @@ impl Error {
             Self::Config(_) => ModelErrorKind::Other,
             Self::InvalidRequest(_) => ModelErrorKind::InvalidRequest,
             Self::Api { status, error_type, .. } => match (status, error_type.as_deref()) {
+                // A 403 `billing_error` is a billing problem, not bad credentials.
+                (_, Some("billing_error")) => ModelErrorKind::Api,
                 (401 | 403, _) | (_, Some("authentication_error" | "permission_error")) => {
                     ModelErrorKind::Authentication
                 }
@@ -147,7 +175,7 @@ impl Error {
             },
             Self::Connection { timeout: true, .. } => ModelErrorKind::Timeout,
             Self::Connection { .. } => ModelErrorKind::Connection,
-            Self::Decode { .. } => ModelErrorKind::Decode,
+            Self::Decode { .. } | Self::ResponseTooLarge { .. } => ModelErrorKind::Decode,
             Self::Stream { error_type: Some(kind), .. } if kind == "overloaded_error" => ModelErrorKind::Overloaded,
             Self::Stream { .. } => ModelErrorKind::Stream,
         }
@@ -162,7 +190,33 @@ impl Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        Self::Connection { message, timeout: err.is_timeout() }
+        Self::Connection { message, timeout: err.is_timeout(), request_id: None }
+    }
+
+    /// A time limit passed.
+    pub(crate) fn timed_out(message: String, request_id: Option<String>) -> Self {
+        Self::Connection { message, timeout: true, request_id }
+    }
+
+    /// Whether this is a timeout (of a connection, a first byte, a silent stream or the total time).
+    pub(crate) fn is_timeout(&self) -> bool {
+        matches!(self, Self::Connection { timeout: true, .. })
+    }
+
+    /// The same error carrying `request_id` when it has none yet.
+    pub(crate) fn with_request_id(mut self, id: Option<&str>) -> Self {
+        let slot = match &mut self {
+            Self::Api { request_id, .. }
+            | Self::Decode { request_id, .. }
+            | Self::Stream { request_id, .. }
+            | Self::Connection { request_id, .. }
+            | Self::ResponseTooLarge { request_id, .. } => request_id,
+            Self::MissingCredentials | Self::Config(_) | Self::InvalidRequest(_) => return self,
+        };
+        if slot.is_none() {
+            *slot = id.map(str::to_owned);
+        }
+        self
     }
 }
 

@@ -15,13 +15,22 @@ pub struct SseEvent {
     pub data: String,
 }
 
-/// The stream carried bytes that are not UTF-8.
+/// The stream could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("server-sent event line is not valid UTF-8")]
-pub struct SseError;
+pub enum SseError {
+    /// A line is not UTF-8.
+    #[error("server-sent event line is not valid UTF-8")]
+    InvalidUtf8,
+    /// One line or event is longer than the decoder's limit.
+    #[error("a server-sent event is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
 
 /// The decoder state between chunks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseDecoder {
     /// Bytes of the current, unterminated line.
     buf: Vec<u8>,
@@ -30,19 +39,34 @@ pub struct SseDecoder {
     event: String,
     data: String,
     has_data: bool,
+    /// The most bytes one line or event may hold.
+    limit: usize,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SseDecoder {
-    /// A decoder at the start of a stream.
+    /// A decoder at the start of a stream, without a size limit.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_limit(usize::MAX)
+    }
+
+    /// A decoder that fails when one line or event exceeds `limit` bytes,
+    /// so a stream without event boundaries cannot grow its buffers unbounded.
+    pub fn with_limit(limit: usize) -> Self {
+        Self { buf: Vec::new(), skip_lf: false, event: String::new(), data: String::new(), has_data: false, limit }
     }
 
     /// Decodes a chunk, appending completed events to `out`.
     ///
     /// # Errors
     ///
-    /// [`SseError`] when a line is not UTF-8; the decoder should then be dropped.
+    /// [`SseError`] when a line is not UTF-8 or a line or event is over the
+    /// limit; the decoder should then be dropped.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if self.skip_lf && !chunk.is_empty() {
             self.skip_lf = false;
@@ -53,12 +77,10 @@ impl SseDecoder {
         if self.buf.is_empty() {
             // Fast path: decode lines straight from the chunk, copy only the tail.
             let rest = self.lines(chunk, out)?;
-            self.buf.extend_from_slice(rest);
-            return Ok(());
+            return self.keep(rest);
         }
         let Some(end) = find_terminator(chunk) else {
-            self.buf.extend_from_slice(chunk);
-            return Ok(());
+            return self.keep(chunk);
         };
         // Complete the buffered line with the chunk's first line, then go on from the chunk.
         self.buf.extend_from_slice(&chunk[..end]);
@@ -68,7 +90,15 @@ impl SseDecoder {
         self.buf.clear();
         let next = self.after_terminator(chunk, end);
         let rest = self.lines(&chunk[next..], out)?;
-        self.buf.extend_from_slice(rest);
+        self.keep(rest)
+    }
+
+    /// Buffers the start of an unterminated line, within the limit.
+    fn keep(&mut self, bytes: &[u8]) -> Result<(), SseError> {
+        if self.buf.len().saturating_add(bytes.len()) > self.limit {
+            return Err(SseError::TooLarge { limit: self.limit });
+        }
+        self.buf.extend_from_slice(bytes);
         Ok(())
     }
 
@@ -116,7 +146,7 @@ impl SseDecoder {
         if line[0] == b':' {
             return Ok(()); // comment
         }
-        let line = std::str::from_utf8(line).map_err(|_| SseError)?;
+        let line = std::str::from_utf8(line).map_err(|_| SseError::InvalidUtf8)?;
         let (field, value) = match line.split_once(':') {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
             None => (line, ""),
@@ -127,6 +157,9 @@ impl SseDecoder {
                 self.event.push_str(value);
             }
             "data" => {
+                if self.data.len().saturating_add(value.len()) >= self.limit {
+                    return Err(SseError::TooLarge { limit: self.limit });
+                }
                 self.data.push_str(value);
                 self.data.push('\n');
                 self.has_data = true;
@@ -191,7 +224,25 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error() {
         let mut decoder = SseDecoder::new();
-        assert_eq!(decoder.push(b"data: \xff\n\n", &mut Vec::new()), Err(SseError));
+        assert_eq!(decoder.push(b"data: \xff\n\n", &mut Vec::new()), Err(SseError::InvalidUtf8));
+    }
+
+    #[test]
+    fn lines_and_events_over_the_limit_are_errors() {
+        let mut decoder = SseDecoder::with_limit(16);
+        let mut out = Vec::new();
+        decoder.push(b"data: 0123456789\n\n", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        // A line that never ends, fed in small pieces.
+        let mut endless = SseDecoder::with_limit(16);
+        let fed: Vec<_> = (0..10).map(|_| endless.push(b"data: xxx", &mut out)).collect();
+        assert!(fed.contains(&Err(SseError::TooLarge { limit: 16 })), "{fed:?}");
+        // Many short data lines of one event.
+        let mut many = SseDecoder::with_limit(16);
+        assert_eq!(
+            many.push(b"data: 123456\ndata: 123456\ndata: 123\n", &mut out),
+            Err(SseError::TooLarge { limit: 16 })
+        );
     }
 
     proptest! {

@@ -4,14 +4,15 @@
 //! blocks; tool arguments arrive as `input_json_delta` fragments and are
 //! parsed when the block stops (malformed JSON becomes a `ToolInputError`, not
 //! a failure). Blocks of unknown types are kept verbatim, their deltas merged
-//! field by field.
+//! field by field. An event whose data has no `type` takes the SSE event
+//! name; one with neither is skipped, as are unknown event types.
 
 use agent_core::{ModelEvent, ToolInputError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::error::Error;
-use crate::sse::SseEvent;
+use crate::error::{Error, Result};
+use crate::sse::{SseDecoder, SseEvent};
 use crate::wire::content::block_type;
 use crate::wire::response::{Decoded, WireError, WireMessage, WireUsage, stop_reason};
 
@@ -38,6 +39,8 @@ enum StreamEvent {
         delta: MessageDelta,
         #[serde(default)]
         usage: Option<WireUsage>,
+        #[serde(default)]
+        context_management: Option<Value>,
     },
     MessageStop,
     Ping,
@@ -57,6 +60,8 @@ struct MessageDelta {
     stop_sequence: Option<String>,
     #[serde(default)]
     stop_details: Option<Value>,
+    #[serde(default)]
+    container: Option<Value>,
 }
 
 /// A block being received.
@@ -88,17 +93,35 @@ impl Accumulator {
         self.complete
     }
 
+    /// Whether any content block started.
+    pub(crate) fn has_content(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
     /// Handles one decoded SSE event, appending the `ModelEvent`s it yields.
     ///
     /// # Errors
     ///
     /// [`Error::Stream`] for an `error` event; [`Error::Decode`] for data that
     /// is not a stream event.
-    pub(crate) fn handle(&mut self, event: &SseEvent, out: &mut Vec<ModelEvent>) -> Result<(), Error> {
-        let parsed: StreamEvent = serde_json::from_str(&event.data).map_err(|err| Error::Decode {
+    pub(crate) fn handle(&mut self, event: &SseEvent, out: &mut Vec<ModelEvent>) -> Result<()> {
+        let decode_error = |err: serde_json::Error| Error::Decode {
             message: format!("stream event `{}`: {err}", event.event),
             request_id: self.request_id.clone(),
-        })?;
+        };
+        let mut data: Value = serde_json::from_str(&event.data).map_err(decode_error)?;
+        let Value::Object(fields) = &mut data else {
+            tracing::warn!(event = %event.event, "stream event data is not an object; skipped");
+            return Ok(());
+        };
+        if !fields.get("type").is_some_and(Value::is_string) {
+            if event.event.is_empty() || event.event == "message" {
+                tracing::warn!("stream event without a type; skipped");
+                return Ok(());
+            }
+            fields.insert("type".into(), json!(event.event));
+        }
+        let parsed: StreamEvent = serde_json::from_value(data).map_err(decode_error)?;
         match parsed {
             StreamEvent::MessageStart { message } => {
                 self.blocks = message
@@ -114,7 +137,13 @@ impl Accumulator {
                 self.stop_block(index);
                 out.push(ModelEvent::BlockStop { index });
             }
-            StreamEvent::MessageDelta { delta, usage } => {
+            StreamEvent::MessageDelta { delta, usage, context_management } => {
+                if delta.container.is_some() {
+                    self.message.container = delta.container;
+                }
+                if context_management.is_some() {
+                    self.message.context_management = context_management;
+                }
                 if let Some(usage) = usage {
                     self.message.usage.update(usage);
                     out.push(ModelEvent::Usage(self.message.usage.to_core()));
@@ -242,14 +271,39 @@ impl Accumulator {
 
     /// The whole message. Blocks still open (a cut at `max_tokens`) are
     /// finished as they are.
-    pub(crate) fn finish(mut self) -> Decoded {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] for a tool call without an id or name.
+    pub(crate) fn finish(mut self) -> Result<Decoded> {
         for index in 0..self.blocks.len() {
             self.stop_block(index);
         }
         let mut message = std::mem::take(&mut self.message);
         message.content = self.blocks.into_iter().flatten().map(|open| open.block).collect();
-        message.into_decoded(self.tool_input_errors)
+        message.into_decoded(self.tool_input_errors, self.request_id)
     }
+}
+
+/// Decodes a whole recorded stream (for benchmarks and tests): the number of
+/// SSE events and the final message.
+pub(crate) fn decode_recorded(bytes: &[u8], chunk_size: usize) -> Result<(usize, Decoded)> {
+    let mut decoder = SseDecoder::new();
+    let mut accumulator = Accumulator::new(None);
+    let mut sse_events = Vec::new();
+    let mut events = Vec::new();
+    let mut count = 0;
+    for chunk in bytes.chunks(chunk_size.max(1)) {
+        decoder
+            .push(chunk, &mut sse_events)
+            .map_err(|err| Error::Decode { message: err.to_string(), request_id: None })?;
+        count += sse_events.len();
+        for sse in sse_events.drain(..) {
+            accumulator.handle(&sse, &mut events)?;
+        }
+        events.clear();
+    }
+    Ok((count, accumulator.finish()?))
 }
 
 fn text_of<'a>(block: &'a Value, field: &str) -> &'a str {

@@ -271,6 +271,14 @@ pub enum ModelEvent {
     Usage(Usage),
     /// Why the model stopped.
     StopReason(StopReason),
+    /// The provider switched to the fallback model `model` (after a refusal)
+    /// within this stream. Output streamed before it belongs to the declined
+    /// attempt and is not part of the response; the fallback model's events
+    /// follow, and [`ModelEvent::Completed`] carries its answer.
+    Fallback {
+        /// The model that continues the stream.
+        model: String,
+    },
     /// The whole response; always the last event of a successful stream.
     Completed(ModelResponse),
 }

@@ -82,6 +82,17 @@ pub(crate) fn block_type(block: &Value) -> &str {
     block.get("type").and_then(Value::as_str).unwrap_or("")
 }
 
+/// Whether a wire block may carry `cache_control`, per the API reference:
+/// text (not blank), image, document, tool call and tool result blocks.
+/// Thinking, server tool blocks and blank text may not.
+pub(crate) fn cacheable(block: &Value) -> bool {
+    match block_type(block) {
+        "text" => block.get("text").and_then(Value::as_str).is_some_and(|text| !text.trim().is_empty()),
+        "image" | "document" | "tool_use" | "tool_result" => true,
+        _ => false,
+    }
+}
+
 fn string_field(block: &Value, field: &str) -> Option<String> {
     block.get(field).and_then(Value::as_str).map(str::to_owned)
 }

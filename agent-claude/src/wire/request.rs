@@ -1,21 +1,43 @@
-//! The Messages API request body, built from a `ModelRequest` and the client's settings.
+//! The Messages API request body, built from a `ModelRequest` and the client's default settings.
+//!
+//! Pure: no IO. Schemas for structured output and strict tools go through the
+//! normalizer; the conversation through [`messages`](super::messages).
 
-use std::collections::HashSet;
-
-use agent_core::{ContentBlock, Message, ModelRequest, Role, ToolChoice, ToolDef};
+use agent_core::{ModelRequest, ToolChoice, ToolDef};
 use serde_json::{Map, Value, json};
 
 use crate::betas;
 use crate::catalog;
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::options;
-use crate::wire::content::{block_to_wire, block_type};
+use crate::schema;
+use crate::settings::PromptCache;
+use crate::state::Container;
+use crate::system::SystemMessages;
+use crate::wire::content::block_type;
+use crate::wire::messages;
 
 /// Default `max_tokens` of a whole response (keeps it under HTTP timeouts).
 const DEFAULT_MAX_TOKENS: u32 = 16_000;
 /// Default `max_tokens` of a stream (timeouts are no concern there).
 const DEFAULT_STREAM_MAX_TOKENS: u32 = 64_000;
+
+/// The builder's settings that shape every request body.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RequestDefaults {
+    /// The model requests go to unless they name one.
+    pub(crate) model: String,
+    /// `max_tokens` when a request sets none.
+    pub(crate) max_tokens: Option<u32>,
+    /// Beta ids sent with every request.
+    pub(crate) betas: Vec<String>,
+    /// Default request options (see [`crate::OPTION_KEYS`]).
+    pub(crate) options: Map<String, Value>,
+    /// Server tool definitions sent with every request.
+    pub(crate) server_tools: Vec<Value>,
+    /// Where prompt-cache breakpoints go.
+    pub(crate) cache: PromptCache,
+}
 
 /// A request ready to send: the body and the `anthropic-beta` values.
 #[derive(Clone, Debug)]
@@ -26,8 +48,13 @@ pub(crate) struct WireRequest {
     pub(crate) body: Map<String, Value>,
     /// Beta feature ids, deduplicated, in order.
     pub(crate) betas: Vec<String>,
-    /// The conversation ends with a paused assistant turn being resumed.
+    /// The trailing assistant turn is one the API paused, being resumed
+    /// ([`ModelRequest::resume`]).
     pub(crate) resume: bool,
+    /// The trailing assistant turn is a fallback-credit prefill claim.
+    pub(crate) prefill_claim: bool,
+    /// Some message went out as `role: "system"` (the model may refuse it).
+    pub(crate) system_messages: bool,
 }
 
 impl WireRequest {
@@ -49,41 +76,54 @@ impl WireRequest {
     }
 }
 
-/// Builds the body for `request` on `config` (streamed or not).
+/// Builds the body for `request` (streamed or not), sending system markers as `system`.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidRequest`] for unknown option keys or malformed option values.
-pub(crate) fn build(config: &Config, request: &ModelRequest, stream: bool) -> Result<WireRequest> {
+/// [`Error::InvalidRequest`] for unknown option keys, malformed option values,
+/// and schemas the API cannot take (recursive, maps, untyped values).
+pub(crate) fn build(
+    defaults: &RequestDefaults,
+    request: &ModelRequest,
+    stream: bool,
+    system: SystemMessages,
+) -> Result<WireRequest> {
     options::check_keys(&request.options).map_err(Error::InvalidRequest)?;
-    let model = request.model.clone().unwrap_or_else(|| config.model.clone());
+    let model = request.model.clone().unwrap_or_else(|| defaults.model.clone());
     let caps = catalog::lookup(&model);
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
 
-    let max_tokens = request.max_tokens.or(config.max_tokens).unwrap_or_else(|| {
+    let max_tokens = request.max_tokens.or(defaults.max_tokens).unwrap_or_else(|| {
         let default = if stream { DEFAULT_STREAM_MAX_TOKENS } else { DEFAULT_MAX_TOKENS };
         caps.map_or(default, |caps| default.min(caps.max_output_tokens))
     });
     body.insert("max_tokens".into(), json!(max_tokens));
 
-    if let Some(instructions) = &request.instructions {
+    // An empty system prompt would be an empty text block, which the API rejects.
+    if let Some(instructions) = request.instructions.as_ref().filter(|text| !text.trim().is_empty()) {
         let mut block = json!({"type": "text", "text": instructions});
-        if let Some(ttl) = config.cache.system {
+        if let Some(ttl) = defaults.cache.system {
             block["cache_control"] = ttl.to_json();
         }
         body.insert("system".into(), json!([block]));
     }
 
-    let mut messages = messages_to_wire(&request.messages);
-    if let Some(ttl) = config.cache.conversation {
-        mark_last_cacheable(&mut messages, ttl.to_json());
+    let system = match caps {
+        Some(caps) if !caps.mid_conversation_system => SystemMessages::Reminder,
+        _ => system,
+    };
+    let (mut wire_messages, sent_system) = messages::to_wire(&request.messages, system);
+    if let Some(ttl) = defaults.cache.conversation {
+        messages::mark_last_cacheable(&mut wire_messages, ttl.to_json());
     }
-    body.insert("messages".into(), Value::Array(messages));
+    body.insert("messages".into(), Value::Array(wire_messages));
 
-    let mut tools: Vec<Value> = config.server_tools.clone();
-    tools.extend(request.tools.iter().map(|tool| tool_to_wire(tool)));
-    if let (Some(ttl), Some(last)) = (config.cache.tools, tools.last_mut()) {
+    let mut tools: Vec<Value> = defaults.server_tools.clone();
+    for tool in request.tools.iter() {
+        tools.push(tool_to_wire(tool)?);
+    }
+    if let (Some(ttl), Some(last)) = (defaults.cache.tools, tools.last_mut()) {
         last["cache_control"] = ttl.to_json();
     }
     if !tools.is_empty() {
@@ -94,40 +134,61 @@ pub(crate) fn build(config: &Config, request: &ModelRequest, stream: bool) -> Re
     }
 
     if let Some(schema) = &request.output_schema {
-        options::output_config(&mut body).insert("format".into(), json!({"type": "json_schema", "schema": schema}));
+        let normalized = schema::normalize(schema)
+            .map_err(|err| Error::InvalidRequest(format!("the output schema cannot be sent: {err}")))?;
+        options::output_config(&mut body).insert("format".into(), json!({"type": "json_schema", "schema": normalized}));
     }
-    if let Some(ttl) = config.cache.automatic {
+    if let Some(ttl) = defaults.cache.automatic {
         body.insert("cache_control".into(), ttl.to_json());
     }
 
-    let merged = options::merge(&config.options, &request.options);
-    let mut beta_list = config.betas.clone();
+    let merged = options::merge(&defaults.options, &request.options);
+    let mut beta_list = defaults.betas.clone();
     beta_list.extend(options::apply(&mut body, merged).map_err(Error::InvalidRequest)?);
-    if model != config.model {
+    if !body.contains_key("container")
+        && uses_code_execution(&body)
+        && let Some(container) = Container::latest(&request.messages)
+    {
+        body.insert("container".into(), json!(container.id));
+    }
+    if model != defaults.model {
         drop_fallbacks_through(&mut body, &model);
     }
     if stream {
         body.insert("stream".into(), json!(true));
     }
     beta_list.extend(implied_betas(&body).into_iter().map(str::to_owned));
+    if sent_system {
+        beta_list.push(betas::MID_CONVERSATION_SYSTEM.to_owned());
+    }
 
-    let mut wire = WireRequest { model, body, betas: Vec::new(), resume: false };
+    let mut wire = WireRequest {
+        model,
+        body,
+        betas: Vec::new(),
+        resume: request.resume,
+        prefill_claim: false,
+        system_messages: sent_system,
+    };
     for beta in beta_list {
         wire.add_beta(&beta);
     }
     Ok(wire)
 }
 
-/// One tool definition: a provider spec verbatim, or name, description and schema.
-fn tool_to_wire(tool: &ToolDef) -> Value {
+/// One tool definition: a provider spec verbatim, or name, description and
+/// schema (normalized for strict tools, whose schema the API enforces).
+fn tool_to_wire(tool: &ToolDef) -> Result<Value> {
     if let Some(spec) = &tool.provider_spec {
-        return spec.clone();
+        return Ok(spec.clone());
     }
-    let mut out = json!({"name": tool.name, "description": tool.description, "input_schema": tool.input_schema});
-    if tool.strict {
-        out["strict"] = json!(true);
+    if !tool.strict {
+        return Ok(json!({"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}));
     }
-    out
+    let schema = schema::normalize(&tool.input_schema).map_err(|err| {
+        Error::InvalidRequest(format!("the input schema of strict tool `{}` cannot be sent: {err}", tool.name))
+    })?;
+    Ok(json!({"name": tool.name, "description": tool.description, "input_schema": schema, "strict": true}))
 }
 
 fn tool_choice(request: &ModelRequest) -> Option<Value> {
@@ -145,77 +206,11 @@ fn tool_choice(request: &ModelRequest) -> Option<Value> {
     Some(choice)
 }
 
-/// The conversation as the API takes it: consecutive messages of one role
-/// merged into one turn (a second `pause_turn` resume appends to the paused
-/// assistant turn), empty assistant text dropped, and assistant turns after a
-/// mid-output server fallback echoed as the spec requires.
-pub(crate) fn messages_to_wire(messages: &[Message]) -> Vec<Value> {
-    let mut out: Vec<(Role, Vec<Value>)> = Vec::new();
-    for message in messages {
-        let mut blocks: Vec<Value> = match message.role {
-            Role::User => message.content.iter().map(block_to_wire).collect(),
-            Role::Assistant => echo_fallback_turn(&message.content),
-        };
-        match out.last_mut() {
-            Some((role, content)) if *role == message.role => content.append(&mut blocks),
-            _ => out.push((message.role, blocks)),
-        }
-    }
-    out.into_iter()
-        .filter(|(_, content)| !content.is_empty())
-        .map(|(role, content)| {
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": content})
-        })
-        .collect()
-}
-
-/// An assistant turn's blocks. Before the last `fallback` block, model-internal
-/// blocks of the model that declined (thinking, tool calls, unpaired server
-/// tool calls, unknown types) are omitted; text, paired server tool blocks
-/// and everything after the boundary echo normally.
-fn echo_fallback_turn(content: &[ContentBlock]) -> Vec<Value> {
-    let wire: Vec<Value> = content
-        .iter()
-        .filter(|block| !matches!(block, ContentBlock::Text { text, .. } if text.is_empty()))
-        .map(block_to_wire)
-        .collect();
-    let Some(boundary) = wire.iter().rposition(|block| block_type(block) == "fallback") else {
-        return wire;
-    };
-    let result_ids: HashSet<&str> = wire[..boundary]
-        .iter()
-        .filter(|block| block_type(block).ends_with("_tool_result"))
-        .filter_map(|block| block.get("tool_use_id").and_then(Value::as_str))
-        .collect();
-    let mut kept: Vec<Value> = wire[..boundary]
-        .iter()
-        .filter(|block| match block_type(block) {
-            "text" | "fallback" => true,
-            "server_tool_use" | "mcp_tool_use" => {
-                block.get("id").and_then(Value::as_str).is_some_and(|id| result_ids.contains(id))
-            }
-            kind => kind.ends_with("_tool_result"),
-        })
-        .cloned()
-        .collect();
-    kept.extend(wire[boundary..].iter().cloned());
-    kept
-}
-
-/// Puts a breakpoint on the last block of the last message that can carry one.
-fn mark_last_cacheable(messages: &mut [Value], cache_control: Value) {
-    let Some(content) = messages.last_mut().and_then(|message| message.get_mut("content")) else { return };
-    let Some(blocks) = content.as_array_mut() else { return };
-    // Thinking blocks cannot carry cache_control.
-    if let Some(block) = blocks.iter_mut().rev().find(|block| {
-        !matches!(block_type(block), "thinking" | "redacted_thinking") && block.get("cache_control").is_none()
-    }) {
-        block["cache_control"] = cache_control;
-    }
+/// Whether the request offers code execution, whose container the API can reuse.
+fn uses_code_execution(body: &Map<String, Value>) -> bool {
+    body.get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| tools.iter().any(|tool| block_type(tool).starts_with("code_execution")))
 }
 
 /// After a fallback pinned the run to `model`, the server-side chain starts

@@ -4,6 +4,8 @@ use agent_core::{ModelResponse, StopDetails, StopReason, Usage};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
+use crate::state;
 use crate::wire::content::{block_from_wire, block_type};
 
 /// A `message` object, as returned whole or in `message_start`.
@@ -23,6 +25,12 @@ pub(crate) struct WireMessage {
     pub(crate) stop_details: Option<Value>,
     #[serde(default)]
     pub(crate) usage: WireUsage,
+    /// The code-execution container the request ran in.
+    #[serde(default)]
+    pub(crate) container: Option<Value>,
+    /// What context management applied.
+    #[serde(default)]
+    pub(crate) context_management: Option<Value>,
 }
 
 /// `usage`; every field may be absent or null (streams send partial usage).
@@ -53,7 +61,29 @@ impl WireUsage {
         self.iterations = iterations.or(self.iterations.take());
     }
 
+    /// The usage to bill: the sum of `iterations` when the API reports
+    /// per-attempt usage (server-side fallbacks and compaction, where the
+    /// top-level fields cover only the attempt that produced the message),
+    /// the top-level fields otherwise.
     pub(crate) fn to_core(&self) -> Usage {
+        let attempts: Vec<Usage> = self
+            .iterations
+            .iter()
+            .flatten()
+            .filter(|entry| entry.get("input_tokens").is_some() || entry.get("output_tokens").is_some())
+            .map(|entry| {
+                let field = |key: &str| entry.get(key).and_then(Value::as_u64).unwrap_or(0);
+                Usage {
+                    input_tokens: field("input_tokens"),
+                    output_tokens: field("output_tokens"),
+                    cache_creation_input_tokens: field("cache_creation_input_tokens"),
+                    cache_read_input_tokens: field("cache_read_input_tokens"),
+                }
+            })
+            .collect();
+        if !attempts.is_empty() {
+            return attempts.into_iter().fold(Usage::default(), |total, attempt| total + attempt);
+        }
         Usage {
             input_tokens: self.input_tokens.unwrap_or(0),
             output_tokens: self.output_tokens.unwrap_or(0),
@@ -105,13 +135,38 @@ pub(crate) struct Decoded {
 
 impl WireMessage {
     /// Converts to the core response. A refusal's partial output is discarded;
-    /// a turn served by a server-side fallback names its model in `fallback_model`.
-    pub(crate) fn into_decoded(self, tool_input_errors: Vec<agent_core::ToolInputError>) -> Decoded {
+    /// a turn served by a server-side fallback names its model in
+    /// `fallback_model`; the container and context-management data follow the
+    /// content as marker blocks (see [`crate::state`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] for a `tool_use` block without an `id` or `name`: the
+    /// call could not be answered, and dropping it would leave an empty turn.
+    pub(crate) fn into_decoded(
+        self,
+        tool_input_errors: Vec<agent_core::ToolInputError>,
+        request_id: Option<String>,
+    ) -> Result<Decoded> {
+        for block in self.content.iter().filter(|block| block_type(block) == "tool_use") {
+            let present = |field: &str| block.get(field).and_then(Value::as_str).is_some_and(|text| !text.is_empty());
+            if !present("id") || !present("name") {
+                return Err(Error::Decode {
+                    message: format!("a `tool_use` block has no `id` or `name`: {block}"),
+                    request_id,
+                });
+            }
+        }
         let stop = stop_reason(self.stop_reason.as_deref(), self.stop_sequence, self.stop_details.as_ref());
         let fallback_served =
             self.usage.served_by_fallback() || self.content.iter().any(|block| block_type(block) == "fallback");
         let refused = matches!(stop, StopReason::Refusal { .. });
-        let content = if refused { Vec::new() } else { self.content.iter().cloned().map(block_from_wire).collect() };
+        let mut content: Vec<_> =
+            if refused { Vec::new() } else { self.content.iter().cloned().map(block_from_wire).collect() };
+        if !refused {
+            let markers = state::markers(self.container.as_ref(), self.context_management.as_ref());
+            content.extend(markers.into_iter().map(agent_core::ContentBlock::Other));
+        }
         let response = ModelResponse {
             id: self.id,
             fallback_model: (fallback_served && !refused && !self.model.is_empty()).then(|| self.model.clone()),
@@ -120,9 +175,9 @@ impl WireMessage {
             stop_reason: stop,
             usage: self.usage.to_core(),
             tool_input_errors: if refused { Vec::new() } else { tool_input_errors },
-            request_id: None,
+            request_id,
         };
-        Decoded { response, raw_content: self.content }
+        Ok(Decoded { response, raw_content: self.content })
     }
 }
 

@@ -4,7 +4,7 @@ use agent_claude::{Claude, Error};
 use agent_core::Model;
 
 use crate::ask;
-use crate::support::{FakeApi, Reply};
+use crate::support::{FakeApi, json_fixture};
 
 fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
     move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
@@ -39,8 +39,8 @@ fn default_model_is_opus_4_8() {
 
 #[tokio::test]
 async fn key_and_base_url_come_from_the_environment() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
-    let url: &'static str = Box::leak(fake.url.clone().into_boxed_str());
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
+    let url: &'static str = Box::leak(fake.url().to_owned().into_boxed_str());
     let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
         ("ANTHROPIC_API_KEY", "sk-env"),
         ("ANTHROPIC_AUTH_TOKEN", "tok-env"),
@@ -55,10 +55,10 @@ async fn key_and_base_url_come_from_the_environment() {
 
 #[tokio::test]
 async fn auth_token_is_sent_as_a_bearer_and_explicit_settings_win() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let pairs: &'static [(&'static str, &'static str)] =
         &[("ANTHROPIC_API_KEY", "sk-env"), ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")];
-    let claude = Claude::builder().auth_token("oauth-1").base_url(&fake.url).env_lookup(env(pairs)).build().unwrap();
+    let claude = Claude::builder().auth_token("oauth-1").base_url(fake.url()).env_lookup(env(pairs)).build().unwrap();
     claude.request(&ask("hi")).await.unwrap();
     let sent = fake.only_request();
     assert_eq!(sent.header("authorization"), "Bearer oauth-1");
@@ -67,7 +67,7 @@ async fn auth_token_is_sent_as_a_bearer_and_explicit_settings_win() {
 
 #[tokio::test]
 async fn extra_headers_are_sent() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude = fake.builder().header("x-trace", "t-1").build().unwrap();
     claude.request(&ask("hi")).await.unwrap();
     assert_eq!(fake.only_request().header("x-trace"), "t-1");

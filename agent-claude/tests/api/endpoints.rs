@@ -4,11 +4,11 @@ use agent_core::{Model, ModelRequest};
 use serde_json::json;
 
 use crate::ask;
-use crate::support::{FakeApi, Reply};
+use crate::support::{FakeApi, json_fixture};
 
 #[tokio::test]
 async fn count_tokens_sends_the_prompt_without_generation_settings() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "count_tokens.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "count_tokens.json")]).await;
     let claude = fake.builder().model("claude-fable-5").max_tokens(999).build().unwrap();
     let request = ModelRequest { instructions: Some("sys".into()), ..ask("count me") };
     let count = claude.count_tokens(&request).await.unwrap();
@@ -29,9 +29,9 @@ async fn count_tokens_sends_the_prompt_without_generation_settings() {
 #[tokio::test]
 async fn model_info_and_list_models_read_live_capabilities() {
     let fake = FakeApi::start(vec![
-        Reply::fixture(200, "model_opus.json"),
-        Reply::fixture(200, "models_page1.json"),
-        Reply::fixture(200, "models_page2.json"),
+        json_fixture(200, "model_opus.json"),
+        json_fixture(200, "models_page1.json"),
+        json_fixture(200, "models_page2.json"),
     ])
     .await;
     let claude = fake.client("claude-opus-4-8");

@@ -4,11 +4,16 @@
 
 mod config;
 mod endpoints;
+mod fake;
 mod fallbacks;
+mod faults;
 mod memory;
 mod messages;
 mod retries;
 mod rules;
+mod schema_snapshots;
+mod schemas;
+mod state;
 mod streaming;
 mod support;
 

@@ -10,11 +10,11 @@ use agent_core::{
 use serde_json::{Value, json};
 
 use crate::ask;
-use crate::support::{FakeApi, Reply, fixture};
+use crate::support::{FakeApi, Reply, fixture, json_fixture};
 
 #[tokio::test]
 async fn sends_required_headers_and_parses_a_text_answer() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude = fake.builder().build().unwrap();
     let response = claude.request(&ask("What is the capital of France?")).await.unwrap();
 
@@ -31,7 +31,7 @@ async fn sends_required_headers_and_parses_a_text_answer() {
     let sent = fake.only_request();
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/v1/messages");
-    assert_eq!(sent.header("x-api-key"), "sk-test");
+    assert_eq!(sent.header("x-api-key"), "sk-ant-fake");
     assert_eq!(sent.header("anthropic-version"), "2023-06-01");
     assert_eq!(sent.header("content-type"), "application/json");
     assert_eq!(sent.header("authorization"), "");
@@ -49,7 +49,7 @@ async fn sends_required_headers_and_parses_a_text_answer() {
 #[tokio::test]
 async fn every_block_type_is_parsed_and_sent_back_verbatim() {
     let fake =
-        FakeApi::start(vec![Reply::fixture(200, "message_all_blocks.json"), Reply::fixture(200, "message_text.json")])
+        FakeApi::start(vec![json_fixture(200, "message_all_blocks.json"), json_fixture(200, "message_text.json")])
             .await;
     let claude = fake.client("claude-opus-4-8");
     let first = claude.request(&ask("weather and news")).await.unwrap();
@@ -113,7 +113,7 @@ async fn stop_reasons_map_to_core() {
         (json!("model_context_window_exceeded"), StopReason::ModelContextWindowExceeded),
         (json!("a_future_reason"), StopReason::Unknown { value: "a_future_reason".into() }),
     ];
-    let replies = cases
+    let replies: Vec<Reply> = cases
         .iter()
         .map(|(reason, _)| {
             let sequence = if reason == "stop_sequence" { json!("###") } else { Value::Null };
@@ -138,7 +138,7 @@ async fn stop_reasons_map_to_core() {
 
 #[tokio::test]
 async fn request_body_carries_system_tools_choice_schema_media_and_options() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude =
         fake.builder().server_tool(json!({"type": "web_search_20260209", "name": "web_search"})).build().unwrap();
     let weather =
@@ -193,7 +193,7 @@ async fn request_body_carries_system_tools_choice_schema_media_and_options() {
             ]}],
             "tools": [
                 {"type": "web_search_20260209", "name": "web_search"},
-                {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object", "properties": {}}, "strict": true},
+                {"name": "get_weather", "description": "Weather for a city.", "input_schema": {"type": "object", "properties": {}, "additionalProperties": false}, "strict": true},
                 {"type": "memory_20250818", "name": "memory"}
             ],
             "tool_choice": {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": true},
@@ -207,7 +207,7 @@ async fn request_body_carries_system_tools_choice_schema_media_and_options() {
 
 #[tokio::test]
 async fn tool_choice_variants_and_no_choice_without_tools() {
-    let replies = (0..4).map(|_| Reply::fixture(200, "message_text.json")).collect();
+    let replies: Vec<Reply> = (0..4).map(|_| json_fixture(200, "message_text.json")).collect();
     let fake = FakeApi::start(replies).await;
     let claude = fake.client("claude-opus-4-8");
     let tools: Arc<[Arc<ToolDef>]> = Arc::from(vec![Arc::new(ToolDef::new("t", "d", json!({"type": "object"})))]);
@@ -224,7 +224,7 @@ async fn tool_choice_variants_and_no_choice_without_tools() {
 
 #[tokio::test]
 async fn prompt_cache_breakpoints_automatic_and_explicit_with_ttl() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude = fake
         .builder()
         .auto_cache(CacheTtl::OneHour)
@@ -249,7 +249,7 @@ async fn prompt_cache_breakpoints_automatic_and_explicit_with_ttl() {
 
 #[tokio::test]
 async fn request_model_override_options_over_builder_and_composed_betas() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude = fake
         .builder()
         .beta("files-api-2025-04-14")
@@ -275,7 +275,7 @@ async fn request_model_override_options_over_builder_and_composed_betas() {
 
 #[tokio::test]
 async fn consecutive_same_role_messages_merge_into_one_turn() {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let claude = fake.client("claude-opus-4-8");
     let request = ModelRequest {
         messages: vec![Message::user("one"), Message::user("two"), Message::assistant("a"), Message::user("three")],

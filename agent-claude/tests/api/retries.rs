@@ -5,7 +5,7 @@ use std::time::Duration;
 use agent_core::{Model, ModelErrorKind};
 
 use crate::ask;
-use crate::support::{FakeApi, Reply};
+use crate::support::{FakeApi, Reply, json_fixture};
 
 fn within(delay: Duration, full_millis: u64) -> bool {
     let full = Duration::from_millis(full_millis);
@@ -15,9 +15,9 @@ fn within(delay: Duration, full_millis: u64) -> bool {
 #[tokio::test]
 async fn overload_is_retried_with_exponential_backoff_and_jitter() {
     let fake = FakeApi::start(vec![
-        Reply::fixture(529, "error_overloaded.json"),
-        Reply::fixture(529, "error_overloaded.json"),
-        Reply::fixture(200, "message_text.json"),
+        json_fixture(529, "error_overloaded.json"),
+        json_fixture(529, "error_overloaded.json"),
+        json_fixture(200, "message_text.json"),
     ])
     .await;
     let response = fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap();
@@ -31,9 +31,9 @@ async fn overload_is_retried_with_exponential_backoff_and_jitter() {
 #[tokio::test]
 async fn retry_after_and_retry_after_ms_are_honoured() {
     let fake = FakeApi::start(vec![
-        Reply::fixture(429, "error_rate_limit.json").header("retry-after", "3"),
-        Reply::fixture(503, "error_overloaded.json").header("retry-after-ms", "250").header("retry-after", "9"),
-        Reply::fixture(200, "message_text.json"),
+        json_fixture(429, "error_rate_limit.json").header("retry-after", "3"),
+        json_fixture(503, "error_overloaded.json").header("retry-after-ms", "250").header("retry-after", "9"),
+        json_fixture(200, "message_text.json"),
     ])
     .await;
     fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap();
@@ -47,7 +47,7 @@ async fn gives_up_after_max_retries_with_a_typed_error() {
             .map(|_| {
                 Reply::json(500, r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#)
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     )
     .await;
     let err = fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap_err();
@@ -71,7 +71,7 @@ async fn client_errors_are_never_retried() {
     ];
     for (status, body, kind) in cases {
         // Even a server asking for a retry does not get one on these codes.
-        let fake = FakeApi::start(vec![Reply::fixture(status, body).header("x-should-retry", "true")]).await;
+        let fake = FakeApi::start(vec![json_fixture(status, body).header("x-should-retry", "true")]).await;
         let err = fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap_err();
         assert_eq!(fake.requests().len(), 1, "status {status}");
         assert_eq!(err.status, Some(status));
@@ -84,7 +84,7 @@ async fn client_errors_are_never_retried() {
 
 #[tokio::test]
 async fn request_id_comes_from_the_header_and_the_body_error_is_kept() {
-    let fake = FakeApi::start(vec![Reply::fixture(400, "error_invalid_request.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(400, "error_invalid_request.json")]).await;
     let err = fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap_err();
     assert_eq!(err.request_id.as_deref(), Some("req_fake"));
     assert_eq!(err.error_type.as_deref(), Some("invalid_request_error"));
@@ -94,7 +94,7 @@ async fn request_id_comes_from_the_header_and_the_body_error_is_kept() {
 #[tokio::test]
 async fn timeout_and_conflict_statuses_are_retried() {
     let fake =
-        FakeApi::start(vec![Reply::json(408, "{}"), Reply::json(409, "{}"), Reply::fixture(200, "message_text.json")])
+        FakeApi::start(vec![Reply::json(408, "{}"), Reply::json(409, "{}"), json_fixture(200, "message_text.json")])
             .await;
     fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap();
     assert_eq!(fake.requests().len(), 3);
@@ -103,9 +103,9 @@ async fn timeout_and_conflict_statuses_are_retried() {
 #[tokio::test]
 async fn x_should_retry_overrides_the_status() {
     let fake = FakeApi::start(vec![
-        Reply::fixture(529, "error_overloaded.json").header("x-should-retry", "false"),
+        json_fixture(529, "error_overloaded.json").header("x-should-retry", "false"),
         Reply::json(422, "{}").header("x-should-retry", "true"),
-        Reply::fixture(200, "message_text.json"),
+        json_fixture(200, "message_text.json"),
     ])
     .await;
     let claude = fake.client("claude-opus-4-8");
@@ -131,10 +131,24 @@ async fn connection_errors_are_retried_then_reported() {
 
 #[tokio::test]
 async fn max_retries_is_configurable() {
-    let fake = FakeApi::start(vec![Reply::fixture(529, "error_overloaded.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(529, "error_overloaded.json")]).await;
     let claude = fake.builder().max_retries(0).build().unwrap();
     let err = claude.request(&ask("hi")).await.unwrap_err();
     assert_eq!(err.kind, ModelErrorKind::Overloaded);
     assert_eq!(err.request_id.as_deref(), Some("req_fake"));
     assert!(fake.slept().is_empty());
+}
+
+#[tokio::test]
+async fn a_billing_error_is_not_an_authentication_error() {
+    let fake = FakeApi::start(vec![Reply::error(403, "billing_error", "Your credit balance is too low")]).await;
+    let err = fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap_err();
+    assert_eq!(err.kind, ModelErrorKind::Api);
+    assert_eq!(err.error_type.as_deref(), Some("billing_error"));
+    assert!(!err.retryable);
+    let fake = FakeApi::start(vec![Reply::error(403, "permission_error", "no access")]).await;
+    assert_eq!(
+        fake.client("claude-opus-4-8").request(&ask("hi")).await.unwrap_err().kind,
+        ModelErrorKind::Authentication
+    );
 }

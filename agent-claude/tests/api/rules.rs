@@ -1,11 +1,10 @@
 //! Pre-send rules: requests the API would reject never leave, and the accepted exceptions do.
 
-use agent_claude::Claude;
 use agent_core::{ContentBlock, Message, Model, ModelErrorKind, ModelRequest, Role, StopReason};
 use serde_json::{Value, json};
 
 use crate::ask;
-use crate::support::{FakeApi, Reply};
+use crate::support::{FakeApi, Reply, json_fixture};
 
 fn with_options(options: Value) -> ModelRequest {
     ModelRequest { options: options.as_object().unwrap().clone(), ..ask("hi") }
@@ -14,7 +13,7 @@ fn with_options(options: Value) -> ModelRequest {
 /// Sends `request` to a fake answering once; returns the rejection message, or
 /// `None` when the request was sent.
 async fn outcome(model: &str, request: &ModelRequest) -> Option<String> {
-    let fake = FakeApi::start(vec![Reply::fixture(200, "message_text.json")]).await;
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
     let result = fake.client(model).request(request).await;
     match result {
         Ok(_) => {
@@ -58,24 +57,27 @@ async fn a_pause_turn_resume_is_accepted_and_sent_without_a_continue_message() {
         "content": [{"type": "text", "text": "Still working"}], "stop_reason": "pause_turn",
         "usage": {"input_tokens": 1, "output_tokens": 1}});
     let fake = FakeApi::start(vec![
-        Reply::fixture(200, "message_pause_turn.json"),
+        json_fixture(200, "message_pause_turn.json"),
         Reply::json(200, text_only_pause.to_string()),
-        Reply::fixture(200, "message_text.json"),
+        json_fixture(200, "message_text.json"),
     ])
     .await;
     let claude = fake.client("claude-opus-4-8");
     let mut request = ask("latest news");
     let paused = claude.request(&request).await.unwrap();
     assert_eq!(paused.stop_reason, StopReason::PauseTurn);
-    // Resume as the agent loop does: the paused content as the trailing assistant turn.
+    // Resume as the agent loop does: the paused content as the trailing assistant turn, `resume` set.
     request.messages.push(Message::new(Role::Assistant, paused.content.clone()));
+    request.resume = true;
     let paused_again = claude.request(&request).await.unwrap();
     assert_eq!(paused_again.stop_reason, StopReason::PauseTurn);
-    // A second pause in a row: a text-only paused turn, remembered by the client.
+    // A second pause in a row: a text-only paused turn, resumed by a different client
+    // (nothing is remembered between requests).
     request.messages.push(Message::new(Role::Assistant, paused_again.content.clone()));
-    claude.request(&request).await.unwrap();
+    fake.client("claude-opus-4-8").request(&request).await.unwrap();
 
     let requests = fake.requests();
+    assert!(requests.iter().all(|request| request.rejection.is_none()), "{requests:#?}");
     let resumed = &requests[1].body["messages"];
     assert_eq!(resumed.as_array().unwrap().len(), 2, "no extra \"Continue\" user message");
     assert_eq!(resumed[1]["role"], "assistant");
@@ -89,12 +91,31 @@ async fn a_pause_turn_resume_is_accepted_and_sent_without_a_continue_message() {
 }
 
 #[tokio::test]
-async fn a_text_only_trailing_assistant_turn_this_client_never_paused_is_still_a_prefill() {
-    let claude = Claude::builder().api_key("k").base_url("http://127.0.0.1:9").env_lookup(|_| None).build().unwrap();
+async fn a_trailing_assistant_turn_is_a_prefill_unless_the_request_resumes() {
     let mut request = ask("hi");
     request.messages.push(Message::new(Role::Assistant, vec![ContentBlock::text("Still working")]));
-    let err = claude.request(&request).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::InvalidRequest);
+    let message = outcome("claude-opus-4-8", &request).await.expect("a prefill without `resume` is refused");
+    assert!(message.contains("does not accept assistant prefill") && message.contains("resume"), "{message}");
+    // More concurrent pauses than any memory could hold: each resume says so itself.
+    let pause = |turn: usize| {
+        Reply::message(json!({"id": format!("m{turn}"), "type": "message", "role": "assistant",
+            "model": "claude-opus-4-8", "content": [{"type": "text", "text": format!("paused turn {turn}")}],
+            "stop_reason": "pause_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}))
+    };
+    let fake = FakeApi::start((0..70).map(pause).chain((0..70).map(|_| Reply::text("done")))).await;
+    let claude = fake.client("claude-opus-4-8");
+    let mut paused = Vec::new();
+    for turn in 0..70 {
+        paused.push(claude.request(&ask(&format!("task {turn}"))).await.unwrap().content);
+    }
+    for (turn, content) in paused.into_iter().enumerate() {
+        let mut resumed = ask(&format!("task {turn}"));
+        resumed.messages.push(Message::new(Role::Assistant, content));
+        resumed.resume = true;
+        let response = claude.request(&resumed).await.unwrap_or_else(|err| panic!("resume {turn}: {err}"));
+        assert_eq!(response.stop_reason, StopReason::EndTurn);
+    }
+    assert_eq!(fake.requests().len(), 140);
 }
 
 #[tokio::test]
@@ -198,4 +219,100 @@ async fn unknown_models_pass_through_unchecked() {
         with_options(json!({"temperature": 0.3, "top_k": 5, "thinking": {"type": "enabled", "budget_tokens": 2048}}));
     request.messages.push(Message::assistant("{"));
     assert_eq!(outcome("claude-next-9", &request).await, None);
+}
+
+#[tokio::test]
+async fn an_empty_prompt_is_refused_before_sending() {
+    for text in ["", "  \n"] {
+        let message = outcome("claude-opus-4-8", &ask(text)).await.expect("an empty prompt is not sent");
+        assert!(message.contains("the prompt is empty"), "{message}");
+    }
+    let blank_turn = ModelRequest {
+        messages: vec![Message::user(" "), Message::assistant("a"), Message::user("b")],
+        ..Default::default()
+    };
+    assert!(outcome("claude-haiku-4-5", &blank_turn).await.unwrap().contains("message 0 has an empty text block"));
+    let blank_instructions = ModelRequest { instructions: Some("  ".into()), ..ask("hi") };
+    assert_eq!(outcome("claude-opus-4-8", &blank_instructions).await, None, "a blank system prompt is left out");
+}
+
+#[tokio::test]
+async fn cache_pre_warming_rules() {
+    let warm = |options: Value| ModelRequest { max_tokens: Some(0), ..with_options(options) };
+    assert_eq!(outcome("claude-opus-4-8", &warm(json!({}))).await, None, "max_tokens 0 alone pre-warms");
+    let schema = ModelRequest { output_schema: Some(json!({"type": "object", "properties": {}})), ..warm(json!({})) };
+    assert!(outcome("claude-opus-4-8", &schema).await.unwrap().contains("structured output"));
+    let tool = std::sync::Arc::new(agent_core::ToolDef::new("t", "d", json!({"type": "object"})));
+    for choice in [agent_core::ToolChoice::Any, agent_core::ToolChoice::Tool { name: "t".into() }] {
+        let forced = ModelRequest {
+            tools: std::sync::Arc::from(vec![tool.clone()]),
+            tool_choice: Some(choice),
+            ..warm(json!({}))
+        };
+        assert!(outcome("claude-opus-4-8", &forced).await.unwrap().contains("force a tool call"));
+    }
+    let thinking = warm(json!({"thinking": {"type": "enabled", "budget_tokens": 2048}}));
+    assert!(outcome("my-gateway-model", &thinking).await.unwrap().contains("budget_tokens"));
+}
+
+#[tokio::test]
+async fn task_budgets_have_a_minimum() {
+    let budget =
+        |total: u64| with_options(json!({"output_config": {"task_budget": {"type": "tokens", "total": total}}}));
+    assert!(outcome("claude-opus-4-8", &budget(10_000)).await.unwrap().contains("at least 20000"));
+    assert_eq!(outcome("claude-opus-4-8", &budget(20_000)).await, None);
+}
+
+#[tokio::test]
+async fn cache_breakpoints_go_only_on_blocks_that_take_them() {
+    // Resuming a pause: the turn ends in a server tool call, which takes no breakpoint.
+    let fake = FakeApi::start(vec![json_fixture(200, "message_text.json")]).await;
+    let claude = fake.builder().cache_conversation(agent_claude::CacheTtl::FiveMinutes).build().unwrap();
+    let paused: Value = serde_json::from_str(&crate::support::fixture("message_pause_turn.json")).unwrap();
+    let content: Vec<ContentBlock> = serde_json::from_value(json!([
+        {"type": "text", "text": "Searching."},
+        {"type": "server_tool_use", "id": "srvtoolu_9", "name": "web_search", "input": {"query": "news"}}
+    ]))
+    .unwrap();
+    assert_eq!(paused["content"][1]["type"], "server_tool_use");
+    let request = ModelRequest {
+        messages: vec![Message::user("news"), Message::new(Role::Assistant, content)],
+        resume: true,
+        ..Default::default()
+    };
+    claude.request(&request).await.unwrap();
+    let sent = fake.only_request();
+    assert_eq!(sent.rejection, None, "the fake accepts the resume and the breakpoint");
+    let turn = &sent.body["messages"][1]["content"];
+    assert_eq!(turn[0]["cache_control"], json!({"type": "ephemeral"}), "on the text before the server tool call");
+    assert!(turn[1].get("cache_control").is_none());
+
+    // A breakpoint a caller put on a thinking block is refused before sending.
+    let marked = ContentBlock::Other(
+        json!({"type": "thinking", "thinking": "", "signature": "s", "cache_control": {"type": "ephemeral"}}),
+    );
+    let request = ModelRequest {
+        messages: vec![Message::user("a"), Message::new(Role::Assistant, vec![marked]), Message::user("b")],
+        ..Default::default()
+    };
+    assert!(
+        outcome("claude-opus-4-8", &request).await.unwrap().contains("a `thinking` block cannot carry `cache_control`")
+    );
+}
+
+#[tokio::test]
+async fn count_tokens_requests_pass_the_same_rules() {
+    let fake = FakeApi::start(vec![json_fixture(200, "count_tokens.json")]).await;
+    let claude = fake.client("claude-opus-4-8");
+    let err = claude.count_tokens(&prefilled()).await.unwrap_err();
+    assert!(err.to_string().contains("does not accept assistant prefill"), "{err}");
+    assert!(claude.count_tokens(&ask("")).await.unwrap_err().to_string().contains("the prompt is empty"));
+    let schema = ModelRequest {
+        output_schema: Some(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}})),
+        ..ask("n")
+    };
+    claude.count_tokens(&schema).await.unwrap();
+    let sent = fake.only_request();
+    assert_eq!(sent.rejection, None);
+    assert_eq!(sent.body["output_config"]["format"]["schema"]["additionalProperties"], false);
 }

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::ask;
-use crate::support::{FakeApi, Reply, fixture};
+use crate::support::{FakeApi, Reply, fixture, json_fixture, sse_fixture};
 
 /// Every item of a stream.
 async fn collect(
@@ -57,7 +57,7 @@ async fn text_stream_split_anywhere_yields_the_same_deltas_and_response() {
 
 #[tokio::test]
 async fn every_streamed_block_type_is_accumulated() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_blocks.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_blocks.sse")]).await;
     let claude = fake.client("claude-opus-4-8");
     let items = collect(&claude, &ask("weather")).await;
     let events: Vec<ModelEvent> = items.iter().map(|item| item.clone().unwrap()).collect();
@@ -110,7 +110,7 @@ async fn every_streamed_block_type_is_accumulated() {
 
 #[tokio::test]
 async fn malformed_tool_arguments_become_a_retryable_tool_input_error() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_bad_json.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_bad_json.sse")]).await;
     let items = collect(&fake.client("claude-opus-4-8"), &ask("weather")).await;
     let response = completed(&items);
     assert_eq!(
@@ -125,7 +125,7 @@ async fn malformed_tool_arguments_become_a_retryable_tool_input_error() {
 
 #[tokio::test]
 async fn a_tool_call_cut_by_max_tokens_is_kept_not_dropped() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_max_tokens_tool.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_max_tokens_tool.sse")]).await;
     let items = collect(&fake.client("claude-opus-4-8"), &ask("write")).await;
     let response = completed(&items);
     assert_eq!(response.stop_reason, StopReason::MaxTokens);
@@ -135,7 +135,7 @@ async fn a_tool_call_cut_by_max_tokens_is_kept_not_dropped() {
 
 #[tokio::test]
 async fn an_error_event_mid_stream_is_a_typed_error_and_no_result() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_error.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_error.sse")]).await;
     let items = collect(&fake.client("claude-opus-4-8"), &ask("hi")).await;
     assert!(matches!(&items[0], Ok(ModelEvent::TextDelta { .. })));
     let Some(Err(error)) = items.last() else { panic!("{items:?}") };
@@ -148,7 +148,7 @@ async fn an_error_event_mid_stream_is_a_typed_error_and_no_result() {
 
 #[tokio::test]
 async fn a_stream_ending_before_message_stop_is_an_error() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_cut.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_cut.sse")]).await;
     let claude = fake.client("claude-opus-4-8");
     // The body ends mid-event.
     let items = collect(&claude, &ask("hi")).await;
@@ -171,7 +171,7 @@ async fn a_connection_cut_mid_stream_is_a_connection_error() {
 
 #[tokio::test]
 async fn a_refused_stream_completes_with_the_refusal_and_no_partial_output() {
-    let fake = FakeApi::start(vec![Reply::sse_fixture("stream_refusal.sse")]).await;
+    let fake = FakeApi::start(vec![sse_fixture("stream_refusal.sse")]).await;
     let items = collect(&fake.client("claude-fable-5"), &ask("hi")).await;
     let response = completed(&items);
     assert!(response.content.is_empty(), "partial output discarded: {:?}", response.content);
@@ -184,10 +184,49 @@ async fn a_refused_stream_completes_with_the_refusal_and_no_partial_output() {
 
 #[tokio::test]
 async fn stream_open_is_retried_on_overload() {
-    let fake =
-        FakeApi::start(vec![Reply::fixture(529, "error_overloaded.json"), Reply::sse_fixture("stream_text.sse")]).await;
+    let fake = FakeApi::start(vec![json_fixture(529, "error_overloaded.json"), sse_fixture("stream_text.sse")]).await;
     let items = collect(&fake.client("claude-opus-4-8"), &ask("hi")).await;
     assert_eq!(completed(&items).content, vec![ContentBlock::text("Héllo, wörld 🌍")]);
     assert_eq!(fake.requests().len(), 2);
     assert_eq!(fake.slept().len(), 1);
+}
+
+#[tokio::test]
+async fn an_event_without_a_type_does_not_abort_the_stream() {
+    let text = fixture("stream_text.sse");
+    let position = text.find("event: content_block_start").unwrap();
+    let odd = format!(
+        "{}data: {{\"note\": \"no type\"}}\n\nevent: content_block_delta\ndata: {{\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"!\"}}}}\n\n{}",
+        &text[..position],
+        &text[position..]
+    );
+    // The typeless delta names itself by its SSE event; it arrives before its block starts and is ignored.
+    let fake = FakeApi::start(vec![Reply::sse(&odd, 11)]).await;
+    let items = collect(&fake.client("claude-opus-4-8"), &ask("hi")).await;
+    assert_eq!(completed(&items).content, vec![ContentBlock::text("Héllo, wörld 🌍")]);
+}
+
+#[tokio::test]
+async fn a_tool_call_without_an_id_is_a_typed_error_not_an_empty_answer() {
+    let body = json!({"id": "m", "type": "message", "role": "assistant", "model": "claude-opus-4-8",
+        "content": [{"type": "tool_use", "name": "get_weather", "input": {}}], "stop_reason": "tool_use",
+        "usage": {"input_tokens": 1, "output_tokens": 1}});
+    let fake = FakeApi::start(vec![Reply::message(body)]).await;
+    let err = fake.client("claude-opus-4-8").request(&ask("weather")).await.unwrap_err();
+    assert_eq!(err.kind, ModelErrorKind::Decode);
+    assert!(err.message.contains("no `id`"), "{}", err.message);
+    assert_eq!(err.request_id.as_deref(), Some("req_fake"));
+
+    let stream = Reply::events([
+        json!({"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "model": "claude-opus-4-8",
+            "content": [], "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "", "name": "get_weather", "input": {}}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 3}}),
+        json!({"type": "message_stop"}),
+    ]);
+    let fake = FakeApi::start(vec![stream]).await;
+    let items = collect(&fake.client("claude-opus-4-8"), &ask("weather")).await;
+    let Some(Err(err)) = items.last() else { panic!("{items:?}") };
+    assert_eq!(err.kind, ModelErrorKind::Decode);
 }

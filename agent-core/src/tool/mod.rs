@@ -1,5 +1,6 @@
 //! Tools: what the model can call, and how a call is answered.
 
+pub(crate) mod constraints;
 mod function;
 pub(crate) mod schema;
 mod toolkit;

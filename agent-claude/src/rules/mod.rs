@@ -1,8 +1,12 @@
 //! Pre-send checks: the rules of the API that would otherwise come back as a 400, enforced before any HTTP call.
 //!
 //! They run on the final body (builder settings and request options merged),
-//! so a setting is checked the same wherever it came from. Model-specific
-//! rules apply to the models in the catalog only; other ids pass unchecked.
+//! so a setting is checked the same wherever it came from, for messages and
+//! token counts alike. Model-specific rules apply to the models in the
+//! catalog only; other ids pass unchecked. Part of the request layer: pure
+//! functions of a built request.
+
+mod conversation;
 
 use serde_json::{Map, Value};
 
@@ -11,26 +15,19 @@ use crate::error::{Error, Result};
 use crate::wire::content::block_type;
 use crate::wire::request::WireRequest;
 
-/// The most `cache_control` breakpoints one request may carry.
-const MAX_CACHE_BREAKPOINTS: usize = 4;
-
-/// Exceptions to the prefill rule for this request.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Allowances {
-    /// The trailing assistant turn is one the API paused (`pause_turn`) or a
-    /// fallback-credit prefill claim, both of which the API accepts.
-    pub(crate) trailing_assistant: bool,
-}
+/// The smallest `output_config.task_budget.total` the API accepts.
+const MIN_TASK_BUDGET: u64 = 20_000;
 
 /// Checks `wire` against the rules of the API.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidRequest`] naming the broken rule and what to do instead.
-pub(crate) fn check(wire: &WireRequest, allowances: Allowances) -> Result<()> {
+pub(crate) fn check(wire: &WireRequest) -> Result<()> {
     let body = &wire.body;
     let caps = catalog::lookup(&wire.model);
-    check_conversation(wire, caps, allowances)?;
+    conversation::check_conversation(wire, caps)?;
+    conversation::check_blocks(body)?;
     if let Some(caps) = caps {
         check_sampling(body, caps)?;
         check_thinking(body, caps)?;
@@ -38,7 +35,9 @@ pub(crate) fn check(wire: &WireRequest, allowances: Allowances) -> Result<()> {
         check_max_tokens(body, caps)?;
     }
     check_temperature_range(body)?;
-    check_cache_breakpoints(body)?;
+    check_pre_warming(body)?;
+    check_task_budget(body)?;
+    conversation::check_cache_breakpoints(body)?;
     check_fallbacks(body, &wire.model)?;
     check_structured_output(body)?;
     Ok(())
@@ -46,30 +45,6 @@ pub(crate) fn check(wire: &WireRequest, allowances: Allowances) -> Result<()> {
 
 fn reject(message: impl Into<String>) -> Result<()> {
     Err(Error::InvalidRequest(message.into()))
-}
-
-fn check_conversation(wire: &WireRequest, caps: Option<&ModelCapabilities>, allowances: Allowances) -> Result<()> {
-    let messages = wire.messages();
-    let role = |message: &Value| message.get("role").and_then(Value::as_str).unwrap_or("").to_owned();
-    let Some(first) = messages.first() else {
-        return reject("the conversation is empty: send at least one user message");
-    };
-    if role(first) != "user" {
-        return reject("the first message must come from the user");
-    }
-    let ends_with_assistant = messages.last().is_some_and(|last| role(last) == "assistant");
-    if let Some(caps) = caps
-        && ends_with_assistant
-        && !caps.prefill
-        && !allowances.trailing_assistant
-    {
-        return reject(format!(
-            "`{}` does not accept assistant prefill: the conversation ends with an assistant message. \
-             Use structured output (`output_schema`) or instructions to shape the answer instead",
-            caps.id
-        ));
-    }
-    Ok(())
 }
 
 fn check_sampling(body: &Map<String, Value>, caps: &ModelCapabilities) -> Result<()> {
@@ -175,35 +150,43 @@ fn check_max_tokens(body: &Map<String, Value>, caps: &ModelCapabilities) -> Resu
             caps.max_output_tokens, caps.id
         ));
     }
-    if max_tokens == 0 && body.get("stream") == Some(&Value::Bool(true)) {
-        return reject("`max_tokens: 0` (cache pre-warming) cannot be streamed");
-    }
     Ok(())
 }
 
-fn check_cache_breakpoints(body: &Map<String, Value>) -> Result<()> {
-    fn count(value: &Value) -> usize {
-        match value {
-            Value::Array(items) => items.iter().map(count).sum(),
-            Value::Object(fields) => {
-                usize::from(fields.contains_key("cache_control"))
-                    + fields
-                        .iter()
-                        .filter(|(key, _)| key.as_str() != "cache_control")
-                        .map(|(_, v)| count(v))
-                        .sum::<usize>()
-            }
-            _ => 0,
-        }
+/// `max_tokens: 0` pre-warms the cache; the API rejects it with a stream,
+/// budgeted thinking, structured output or a forced tool choice.
+fn check_pre_warming(body: &Map<String, Value>) -> Result<()> {
+    if body.get("max_tokens").and_then(Value::as_u64) != Some(0) {
+        return Ok(());
     }
-    let total = usize::from(body.contains_key("cache_control"))
-        + ["system", "tools", "messages"].iter().filter_map(|key| body.get(*key)).map(count).sum::<usize>();
-    if total > MAX_CACHE_BREAKPOINTS {
-        return reject(format!(
-            "{total} `cache_control` breakpoints; a request may carry at most {MAX_CACHE_BREAKPOINTS}"
-        ));
+    let conflict = if body.get("stream") == Some(&Value::Bool(true)) {
+        Some("cannot be streamed")
+    } else if body.get("thinking").map(block_type) == Some("enabled") {
+        Some("cannot use thinking with `budget_tokens`")
+    } else if body.get("output_config").and_then(|config| config.get("format")).is_some() {
+        Some("cannot use structured output (`output_schema`)")
+    } else if matches!(body.get("tool_choice").map(block_type), Some("tool" | "any")) {
+        Some("cannot force a tool call (`tool_choice` `tool` or `any`)")
+    } else {
+        None
+    };
+    match conflict {
+        Some(conflict) => reject(format!("`max_tokens: 0` (cache pre-warming) {conflict}")),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// `output_config.task_budget`: `{type: "tokens", total: N}` with N at least 20,000.
+fn check_task_budget(body: &Map<String, Value>) -> Result<()> {
+    let Some(budget) = body.get("output_config").and_then(|config| config.get("task_budget")) else { return Ok(()) };
+    if block_type(budget) != "tokens" {
+        return reject(format!("`task_budget` must be {{type: \"tokens\", total: N}}, got {budget}"));
+    }
+    match budget.get("total").and_then(Value::as_u64) {
+        Some(total) if total >= MIN_TASK_BUDGET => Ok(()),
+        Some(total) => reject(format!("`task_budget.total` must be at least {MIN_TASK_BUDGET} tokens, got {total}")),
+        None => reject("`task_budget.total` must be a positive integer"),
+    }
 }
 
 fn check_fallbacks(body: &Map<String, Value>, model: &str) -> Result<()> {
