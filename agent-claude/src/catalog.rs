@@ -4,6 +4,8 @@
 //! with a 400. Ids not in the catalog pass through unchecked; for live data
 //! use [`Claude::model_info`](crate::Claude::model_info).
 
+use agent_core::ModelPricing;
+
 /// The model used when none is configured.
 pub const DEFAULT_MODEL: &str = "claude-opus-4-8";
 
@@ -152,6 +154,27 @@ const fn legacy(
     }
 }
 
+/// A model's prices from the model table (US dollars per million tokens):
+/// input and output as listed; a cache write costs 1.25× input (5-minute
+/// TTL) and a cache read 0.1× input, as the caching guide states. Usage
+/// limits on cost use them.
+pub fn pricing(model: &str) -> Option<ModelPricing> {
+    let id = lookup(model)?.id;
+    let (input, output) = match id {
+        "claude-fable-5" | "claude-mythos-5" => (10.0, 50.0),
+        "claude-opus-4-8" | "claude-opus-4-7" | "claude-opus-4-6" => (5.0, 25.0),
+        "claude-sonnet-4-6" => (3.0, 15.0),
+        "claude-haiku-4-5" => (1.0, 5.0),
+        // Legacy models: Anthropic's published prices (the spec's table lists
+        // current models only).
+        "claude-opus-4-5" => (5.0, 25.0),
+        "claude-sonnet-4-5" | "claude-sonnet-4-0" => (3.0, 15.0),
+        "claude-opus-4-1" | "claude-opus-4-0" => (15.0, 75.0),
+        _ => return None,
+    };
+    Some(ModelPricing { input, output, cache_write: input * 1.25, cache_read: input * 0.1 })
+}
+
 /// Every model in the catalog, newest first.
 pub static MODELS: &[ModelCapabilities] = &[
     fable("claude-fable-5", "Claude Fable 5"),
@@ -208,4 +231,19 @@ pub static MODELS: &[ModelCapabilities] = &[
 /// ```
 pub fn lookup(model: &str) -> Option<&'static ModelCapabilities> {
     MODELS.iter().find(|caps| caps.id == model || caps.aliases.contains(&model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_in_the_catalog_has_its_prices() {
+        for model in MODELS {
+            assert!(pricing(model.id).is_some(), "{} has no prices", model.id);
+        }
+        let opus = pricing("claude-opus-4-8").unwrap_or_default();
+        assert_eq!((opus.input, opus.output, opus.cache_write, opus.cache_read), (5.0, 25.0, 6.25, 0.5));
+        assert_eq!(pricing("claude-unknown"), None);
+    }
 }

@@ -121,6 +121,10 @@ impl Model for Claude {
         "anthropic"
     }
 
+    fn pricing(&self) -> Option<agent_core::ModelPricing> {
+        catalog::pricing(&self.inner.defaults.model)
+    }
+
     async fn request(&self, request: &ModelRequest) -> Result<ModelResponse, ModelError> {
         Ok(self.respond(request).await?)
     }

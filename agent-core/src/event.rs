@@ -159,6 +159,15 @@ pub enum RunEventKind {
     },
     /// The answer's text is complete.
     RunContentCompleted {},
+    /// A model request started on another model than the run's: the provider
+    /// fell back (after a refusal). Content streamed before it belongs to the
+    /// declined attempt.
+    ModelRequestStarted {
+        /// The model that now answers.
+        model: String,
+        /// Its provider.
+        model_provider: String,
+    },
     /// A tool call is about to run.
     ToolCallStarted {
         /// The call.
@@ -332,6 +341,7 @@ impl RunEventKind {
             Self::RunContent { .. } => "RunContent",
             Self::ReasoningContentDelta { .. } => "ReasoningContentDelta",
             Self::RunContentCompleted {} => "RunContentCompleted",
+            Self::ModelRequestStarted { .. } => "ModelRequestStarted",
             Self::ToolCallStarted { .. } => "ToolCallStarted",
             Self::ToolCallCompleted { .. } => "ToolCallCompleted",
             Self::ToolCallError { .. } => "ToolCallError",
@@ -372,6 +382,7 @@ impl RunEventKind {
             Self::RunContent { .. } => "TeamRunContent",
             Self::ReasoningContentDelta { .. } => "TeamReasoningContentDelta",
             Self::RunContentCompleted {} => "TeamRunContentCompleted",
+            Self::ModelRequestStarted { .. } => "TeamModelRequestStarted",
             Self::ToolCallStarted { .. } => "TeamToolCallStarted",
             Self::ToolCallCompleted { .. } => "TeamToolCallCompleted",
             Self::ToolCallError { .. } => "TeamToolCallError",

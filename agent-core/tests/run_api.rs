@@ -540,3 +540,65 @@ async fn workflow_inputs_and_outputs_are_json() {
     assert_eq!(output.workflow_id.as_deref(), Some("w"));
     assert_eq!(agent_core::RunContent::to_text(&output.content), r#"{"n":42}"#);
 }
+
+#[tokio::test]
+async fn an_answer_outside_the_schema_constraints_is_a_validation_retry() {
+    #[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+    struct Rating {
+        #[schemars(range(min = 1, max = 5))]
+        stars: u8,
+    }
+    let model = ScriptedModel::new([
+        Turn::text(r#"{"stars": 9}"#),
+        Turn::text(r#"{"stars": 4}"#).expect(|request| {
+            let retry = request.messages.last().map(Message::text).unwrap_or_default();
+            if retry.contains("/stars") && retry.contains("maximum") { Ok(()) } else { Err(retry) }
+        }),
+    ]);
+    let agent = Agent::builder(model.clone()).build().unwrap();
+    assert_eq!(agent.run("rate it").typed::<Rating>().await.unwrap().content, Rating { stars: 4 });
+    model.assert_complete();
+}
+
+/// A streaming model whose provider falls back to another model mid-stream.
+struct FallingBack;
+
+#[async_trait]
+impl Model for FallingBack {
+    fn id(&self) -> &str {
+        "first"
+    }
+    fn provider(&self) -> &str {
+        "test"
+    }
+    async fn request(&self, _request: &ModelRequest) -> Result<ModelResponse, ModelError> {
+        Ok(text_response("unused"))
+    }
+    async fn stream(&self, _request: &ModelRequest) -> Result<agent_core::ModelEventStream, ModelError> {
+        let answer = ModelResponse { model: "second".into(), ..text_response("from second") };
+        let events = [
+            agent_core::ModelEvent::TextDelta { index: 0, text: "declined".into() },
+            agent_core::ModelEvent::Fallback { model: "second".into() },
+            agent_core::ModelEvent::TextDelta { index: 0, text: "from second".into() },
+            agent_core::ModelEvent::Completed(answer),
+        ];
+        Ok(Box::pin(futures::stream::iter(events.into_iter().map(Ok))))
+    }
+}
+
+#[tokio::test]
+async fn a_stream_marks_the_switch_to_a_fallback_model() {
+    let agent = Agent::builder(FallingBack).build().unwrap();
+    let mut stream = agent.run("hi").stream();
+    let mut seen = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event.kind {
+            RunEventKind::RunContent { content } => seen.push(content),
+            RunEventKind::ModelRequestStarted { model, .. } => seen.push(format!("<switch to {model}>")),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["declined", "<switch to second>", "from second"]);
+    let output = stream.output().unwrap().unwrap();
+    assert_eq!((output.content.as_str(), output.model.as_str()), ("from second", "second"));
+}

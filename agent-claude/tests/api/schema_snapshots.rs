@@ -1,6 +1,6 @@
 //! Snapshots of the structured-output schemas realistic Rust types become on the wire (checked by the fake against the API's rules).
 
-use agent_core::tool::schema::schema_for;
+use agent_core::support::schema_for;
 use expect_test::expect;
 
 use crate::schemas::{Choices, Numbers, Profile, check_output};

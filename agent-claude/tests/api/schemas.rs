@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agent_core::tool::schema::schema_for;
+use agent_core::support::schema_for;
 use agent_core::{Model, ModelErrorKind, ModelRequest, ToolDef};
 use expect_test::{Expect, expect};
 use schemars::JsonSchema;

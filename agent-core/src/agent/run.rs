@@ -329,6 +329,11 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                     ModelEvent::ThinkingDelta { thinking, .. } => {
                         RunEventKind::ReasoningContentDelta { reasoning_content: thinking }
                     }
+                    // What streamed before belongs to the declined attempt.
+                    ModelEvent::Fallback { model: fallback } => RunEventKind::ModelRequestStarted {
+                        model: fallback,
+                        model_provider: model.provider().to_owned(),
+                    },
                     _ => continue,
                 };
                 if self.metrics.time_to_first_token.is_none() {

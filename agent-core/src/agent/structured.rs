@@ -16,10 +16,20 @@ pub(crate) struct Structured {
 }
 
 impl Structured {
+    /// `T`'s full schema, and a check that the answer parses as `T` and keeps
+    /// every constraint of the schema (ranges, lengths, integer formats) —
+    /// providers may send a reduced schema, so the model's answer is only
+    /// guaranteed to match that one.
     pub(crate) fn of<T: DeserializeOwned + JsonSchema>() -> Self {
+        let schema = schema_for::<T>();
+        let full = schema.clone();
         Self {
-            schema: schema_for::<T>(),
-            validate: Box::new(|text| parse_answer::<T>(text).map(drop).map_err(|err| err.to_string())),
+            schema,
+            validate: Box::new(move |text| {
+                let value: Value = parse_answer(text).map_err(|err| err.to_string())?;
+                crate::tool::constraints::check(&full, &value)?;
+                T::deserialize(&value).map(drop).map_err(|err| err.to_string())
+            }),
         }
     }
 }
