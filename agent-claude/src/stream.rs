@@ -260,7 +260,7 @@ impl Accumulator {
                 open.block["input"] = json!({});
                 if block_type(&open.block) == "tool_use" {
                     self.tool_input_errors.push(ToolInputError {
-                        tool_use_id: text_of(&open.block, "id").to_owned(),
+                        tool_call_id: text_of(&open.block, "id").to_owned(),
                         raw,
                         message: format!("the tool arguments are not valid JSON: {err}"),
                     });

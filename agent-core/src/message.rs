@@ -129,8 +129,10 @@ pub enum ContentBlock {
     },
     /// The result of a tool call.
     ToolResult {
-        /// The id of the `ToolUse` block this answers.
-        tool_use_id: String,
+        /// The id of the `ToolUse` block this answers (stored and sent as
+        /// `tool_use_id`).
+        #[serde(rename = "tool_use_id")]
+        tool_call_id: String,
         /// The result.
         content: ToolResultContent,
         /// Whether the call failed.
@@ -174,8 +176,8 @@ impl ContentBlock {
     }
 
     /// A tool result block.
-    pub fn tool_result(tool_use_id: impl Into<String>, content: ToolResultContent, is_error: bool) -> Self {
-        Self::ToolResult { tool_use_id: tool_use_id.into(), content, is_error }
+    pub fn tool_result(tool_call_id: impl Into<String>, content: ToolResultContent, is_error: bool) -> Self {
+        Self::ToolResult { tool_call_id: tool_call_id.into(), content, is_error }
     }
 }
 
@@ -185,8 +187,10 @@ pub struct ServerToolResult {
     /// The wire type of the block; always ends in `_tool_result`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The id of the `ServerToolUse` block this answers.
-    pub tool_use_id: String,
+    /// The id of the `ServerToolUse` block this answers (stored and sent as
+    /// `tool_use_id`).
+    #[serde(rename = "tool_use_id")]
+    pub tool_call_id: String,
     /// The result, in the provider's shape.
     pub content: Value,
     /// Any further fields, kept verbatim.

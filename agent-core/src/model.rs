@@ -222,7 +222,7 @@ pub struct ModelResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInputError {
     /// The id of the `ToolUse` block.
-    pub tool_use_id: String,
+    pub tool_call_id: String,
     /// The raw argument text the model sent.
     pub raw: String,
     /// The parser's message.

@@ -32,8 +32,8 @@ fn results_sent(model: &ScriptedModel, index: usize) -> Vec<(String, String, boo
     last.content
         .iter()
         .map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
-                (tool_use_id.clone(), content.to_text(), *is_error)
+            ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                (tool_call_id.clone(), content.to_text(), *is_error)
             }
             other => panic!("expected tool results, got {other:?}"),
         })
@@ -87,7 +87,7 @@ async fn arguments_that_do_not_match_the_schema_are_retried_with_the_parser_mess
 async fn malformed_json_from_the_model_is_a_retry_not_a_crash() {
     let mut bad = tool_calls_response([("c1", "get_weather", json!({}))]);
     bad.tool_input_errors.push(ToolInputError {
-        tool_use_id: "c1".into(),
+        tool_call_id: "c1".into(),
         raw: "{\"city\": \"Par".into(),
         message: "EOF while parsing a string".into(),
     });
@@ -419,7 +419,7 @@ async fn tool_results_can_be_json_or_blocks() {
     assert_eq!(
         request.messages.last().unwrap().content,
         [ContentBlock::ToolResult {
-            tool_use_id: "c1".into(),
+            tool_call_id: "c1".into(),
             content: ToolResultContent::Blocks(vec![ContentBlock::text("a chart")]),
             is_error: false,
         }]

@@ -40,8 +40,8 @@ fn last_results(model: &ScriptedModel) -> Vec<(String, String, bool)> {
         .content
         .iter()
         .filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
-                Some((tool_use_id.clone(), content.to_text(), *is_error))
+            ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                Some((tool_call_id.clone(), content.to_text(), *is_error))
             }
             _ => None,
         })
@@ -157,7 +157,7 @@ fn assert_every_tool_call_answered(messages: &[Message]) {
         for call in message.tool_calls() {
             let answered = messages.get(index + 1).is_some_and(|next| {
                 next.content.iter().any(
-                    |block| matches!(block, ContentBlock::ToolResult { tool_use_id, .. } if tool_use_id == call.id),
+                    |block| matches!(block, ContentBlock::ToolResult { tool_call_id, .. } if tool_call_id == call.id),
                 )
             });
             assert!(answered, "tool call {} has no result in {messages:#?}", call.id);

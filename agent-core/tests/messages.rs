@@ -38,7 +38,7 @@ fn every_block() -> Vec<ContentBlock> {
         ContentBlock::ServerToolUse { id: "s1".into(), name: "web_search".into(), input: json!({"query": "rust"}) },
         ContentBlock::ServerToolResult(ServerToolResult {
             kind: "web_search_tool_result".into(),
-            tool_use_id: "s1".into(),
+            tool_call_id: "s1".into(),
             content: json!([{"type": "web_search_result", "url": "https://example.com"}]),
             extra: Default::default(),
         }),

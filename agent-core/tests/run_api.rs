@@ -44,7 +44,7 @@ fn assert_every_call_answered(messages: &[Message]) {
                 next.content
                     .iter()
                     .filter_map(|block| match block {
-                        ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
+                        ContentBlock::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
                         _ => None,
                     })
                     .collect()
@@ -164,7 +164,7 @@ async fn a_failed_turn_answers_every_call_in_order_and_the_session_stays_usable(
                 .content
                 .iter()
                 .filter_map(|block| match block {
-                    ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
+                    ContentBlock::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
                     _ => None,
                 })
                 .collect();

@@ -21,8 +21,8 @@ fn results_in(request: &agent_core::ModelRequest) -> Vec<(String, String, bool)>
         .content
         .iter()
         .filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
-                Some((tool_use_id.clone(), content.to_text(), *is_error))
+            ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                Some((tool_call_id.clone(), content.to_text(), *is_error))
             }
             _ => None,
         })

@@ -81,8 +81,8 @@ fn results_sent(model: &ScriptedModel, index: usize) -> Vec<(String, String, boo
     last.content
         .iter()
         .filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
-                Some((tool_use_id.clone(), content.to_text(), *is_error))
+            ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                Some((tool_call_id.clone(), content.to_text(), *is_error))
             }
             _ => None,
         })

@@ -34,14 +34,14 @@ pub(crate) fn block_to_wire(block: &ContentBlock) -> Value {
         ContentBlock::ToolUse { id, name, input } => {
             json!({"type": "tool_use", "id": id, "name": name, "input": input})
         }
-        ContentBlock::ToolResult { tool_use_id, content, is_error } => {
+        ContentBlock::ToolResult { tool_call_id, content, is_error } => {
             let content = match content {
                 ToolResultContent::Text(text) => json!(text),
                 // The API takes text or blocks: JSON results go as their serialized text.
                 ToolResultContent::Json(value) => json!(value.to_string()),
                 ToolResultContent::Blocks(blocks) => Value::Array(blocks.iter().map(block_to_wire).collect()),
             };
-            let mut out = json!({"type": "tool_result", "tool_use_id": tool_use_id, "content": content});
+            let mut out = json!({"type": "tool_result", "tool_use_id": tool_call_id, "content": content});
             if *is_error {
                 out["is_error"] = json!(true);
             }
@@ -57,7 +57,7 @@ pub(crate) fn block_to_wire(block: &ContentBlock) -> Value {
         ContentBlock::ServerToolResult(result) => {
             let mut out = Map::new();
             out.insert("type".into(), json!(result.kind));
-            out.insert("tool_use_id".into(), json!(result.tool_use_id));
+            out.insert("tool_use_id".into(), json!(result.tool_call_id));
             out.insert("content".into(), result.content.clone());
             for (key, value) in &result.extra {
                 out.entry(key.clone()).or_insert_with(|| value.clone());
@@ -141,5 +141,5 @@ fn server_tool_result(block: &Value) -> Option<ContentBlock> {
         .filter(|(key, _)| !matches!(key.as_str(), "type" | "tool_use_id" | "content"))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    Some(ContentBlock::ServerToolResult(ServerToolResult { kind, tool_use_id, content, extra }))
+    Some(ContentBlock::ServerToolResult(ServerToolResult { kind, tool_call_id: tool_use_id, content, extra }))
 }

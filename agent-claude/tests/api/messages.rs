@@ -68,7 +68,7 @@ async fn every_block_type_is_parsed_and_sent_back_verbatim() {
         }
     );
     let ContentBlock::ServerToolResult(result) = &content[3] else { panic!("{:?}", content[3]) };
-    assert_eq!((result.kind.as_str(), result.tool_use_id.as_str()), ("web_search_tool_result", "srvtoolu_1"));
+    assert_eq!((result.kind.as_str(), result.tool_call_id.as_str()), ("web_search_tool_result", "srvtoolu_1"));
     assert_eq!(result.extra.get("caller"), Some(&json!({"type": "direct"})));
     let ContentBlock::Text { text, citations } = &content[4] else { panic!("{:?}", content[4]) };
     assert_eq!((text.as_str(), citations.len()), ("Rust has SSE crates.", 1));

@@ -118,7 +118,7 @@ async fn malformed_tool_arguments_become_a_retryable_tool_input_error() {
         vec![ContentBlock::ToolUse { id: "toolu_bad".into(), name: "get_weather".into(), input: json!({}) }]
     );
     let error = &response.tool_input_errors[0];
-    assert_eq!(error.tool_use_id, "toolu_bad");
+    assert_eq!(error.tool_call_id, "toolu_bad");
     assert_eq!(error.raw, "{\"city\": \"Paris\",,}");
     assert!(error.message.contains("not valid JSON"), "{}", error.message);
 }
@@ -130,7 +130,7 @@ async fn a_tool_call_cut_by_max_tokens_is_kept_not_dropped() {
     let response = completed(&items);
     assert_eq!(response.stop_reason, StopReason::MaxTokens);
     assert!(matches!(&response.content[0], ContentBlock::ToolUse { id, .. } if id == "toolu_cut"));
-    assert_eq!(response.tool_input_errors[0].tool_use_id, "toolu_cut");
+    assert_eq!(response.tool_input_errors[0].tool_call_id, "toolu_cut");
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     }
 
     fn plan(&self, call: &CallSpec, input_errors: &[ToolInputError]) -> Result<Plan> {
-        if let Some(bad) = input_errors.iter().find(|bad| bad.tool_use_id == call.id) {
+        if let Some(bad) = input_errors.iter().find(|bad| bad.tool_call_id == call.id) {
             return Ok(Plan::Answer(
                 format!(
                     "invalid arguments: the JSON could not be parsed ({}). Call the tool again with valid JSON.",
@@ -313,8 +313,8 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
         if let Some(calls) = self.request.messages.last() {
             let order: Vec<&str> = calls.tool_calls().map(|call| call.id).collect();
             results.sort_by_key(|block| match block {
-                ContentBlock::ToolResult { tool_use_id, .. } => {
-                    order.iter().position(|id| id == tool_use_id).unwrap_or(usize::MAX)
+                ContentBlock::ToolResult { tool_call_id, .. } => {
+                    order.iter().position(|id| id == tool_call_id).unwrap_or(usize::MAX)
                 }
                 _ => usize::MAX,
             });
@@ -326,8 +326,8 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
     fn stop_answer(&self, results: &[ContentBlock]) -> Option<String> {
         let calls = self.request.messages.last()?;
         results.iter().find_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error: false } => {
-                let call = calls.tool_calls().find(|call| call.id == tool_use_id)?;
+            ContentBlock::ToolResult { tool_call_id, content, is_error: false } => {
+                let call = calls.tool_calls().find(|call| call.id == tool_call_id)?;
                 let def = &self.agent.tool_defs[self.agent.tool_index(call.name)?];
                 def.stop_after_call.then(|| content.to_text())
             }

@@ -76,7 +76,7 @@ pub(super) fn close_open_tool_calls(messages: &mut Vec<Message>, from: usize, er
         .iter()
         .flat_map(|message| message.content.iter())
         .filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, .. } => Some(tool_use_id.clone()),
+            ContentBlock::ToolResult { tool_call_id, .. } => Some(tool_call_id.clone()),
             _ => None,
         })
         .collect();

@@ -198,8 +198,8 @@ impl<D: Send + Sync + 'static> Team<D> {
         events: Option<crate::event::EventSink>,
     ) -> Result<RunOutput<Value>> {
         let answers = paused.resolved.iter().filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_use_id, content, is_error } => {
-                let member_id = tool_use_id.strip_prefix("broadcast:").unwrap_or(tool_use_id).to_owned();
+            ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                let member_id = tool_call_id.strip_prefix("broadcast:").unwrap_or(tool_call_id).to_owned();
                 let text = if *is_error { format!("(failed) {}", content.to_text()) } else { content.to_text() };
                 Some((member_id, text))
             }

@@ -89,10 +89,10 @@ impl Model for TestModel {
         if let Some(message) = last.filter(|_| answering_tools) {
             let assistant = request.messages.iter().rev().nth(1);
             for block in &message.content {
-                if let ContentBlock::ToolResult { tool_use_id, content, .. } = block {
+                if let ContentBlock::ToolResult { tool_call_id, content, .. } = block {
                     let name = assistant
-                        .and_then(|m| m.tool_calls().find(|call| call.id == tool_use_id).map(|call| call.name))
-                        .unwrap_or(tool_use_id);
+                        .and_then(|m| m.tool_calls().find(|call| call.id == tool_call_id).map(|call| call.name))
+                        .unwrap_or(tool_call_id);
                     results.insert(name.to_owned(), Value::String(content.to_text()));
                 }
             }
