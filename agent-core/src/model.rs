@@ -16,6 +16,38 @@ use crate::tool::ToolDef;
 /// Implementations translate a [`ModelRequest`] to their wire format and back.
 /// `stream` has a default that calls `request` and replays the response as
 /// events, so a model that cannot stream only implements `request`.
+///
+/// # Example
+///
+/// ```
+/// use agent_core::{Agent, ContentBlock, Model, ModelError, ModelRequest, ModelResponse};
+///
+/// /// Answers every request with the user's last words, reversed.
+/// struct Mirror;
+///
+/// #[async_trait::async_trait]
+/// impl Model for Mirror {
+///     fn id(&self) -> &str {
+///         "mirror-1"
+///     }
+///
+///     fn provider(&self) -> &str {
+///         "local"
+///     }
+///
+///     async fn request(&self, request: &ModelRequest) -> Result<ModelResponse, ModelError> {
+///         let text = request.messages.last().map(|message| message.text()).unwrap_or_default();
+///         let content = vec![ContentBlock::text(text.chars().rev().collect::<String>())];
+///         Ok(ModelResponse { model: self.id().into(), content, ..ModelResponse::default() })
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let agent = Agent::builder(Mirror).build()?;
+/// let output = agent.run("stressed").await?;
+/// assert_eq!((output.content.as_str(), output.model.as_str()), ("desserts", "mirror-1"));
+/// # Ok::<_, agent_core::Error>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Model: Send + Sync + 'static {
     /// The model id, such as `claude-opus-4-8`.

@@ -221,6 +221,46 @@ pub enum KnowledgeError {
 ///
 /// `agent_memory::knowledge::KnowledgeBase` implements it on SQLite and
 /// Postgres; implement it yourself to search anything else.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use agent_core::knowledge::{Knowledge, KnowledgeError, SearchHit, SearchQuery};
+/// use agent_core::testing::{ScriptedModel, Turn};
+/// use agent_core::Agent;
+/// use serde_json::json;
+///
+/// /// A handful of facts, matched by a shared word.
+/// struct Facts(Vec<&'static str>);
+///
+/// #[async_trait::async_trait]
+/// impl Knowledge for Facts {
+///     async fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, KnowledgeError> {
+///         let words: Vec<String> = query.text.to_lowercase().split_whitespace().map(str::to_owned).collect();
+///         Ok(self
+///             .0
+///             .iter()
+///             .enumerate()
+///             .filter(|(_, fact)| words.iter().any(|word| fact.to_lowercase().contains(word.as_str())))
+///             .take(query.top_k)
+///             .map(|(index, fact)| SearchHit::new(format!("f{index}"), "facts", "facts.txt", *fact))
+///             .collect())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let facts = Arc::new(Facts(vec!["Parcels leave from dock 4.", "The office opens at 9."]));
+/// let model = ScriptedModel::new([
+///     Turn::tool_call("c1", "search_knowledge", json!({"query": "parcels"})),
+///     Turn::text("From dock 4."),
+/// ]);
+/// let agent = Agent::builder(model).knowledge(facts).build()?;
+/// let output = agent.run("Where do parcels leave from?").await?;
+/// assert!(output.tools[0].result.as_deref().unwrap_or_default().contains("dock 4"));
+/// # Ok::<_, agent_core::Error>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Knowledge: Send + Sync + 'static {
     /// The chunks that best match the query, best first, at most `top_k`.

@@ -26,6 +26,37 @@ pub use toolkit::{IntoToolkit, Toolkit};
 ///
 /// `D` is the agent's dependency type, reached through [`RunContext::deps`].
 /// A tool that needs no dependencies implements `Tool<D>` for every `D`.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use agent_core::testing::{ScriptedModel, Turn};
+/// use agent_core::{Agent, RunContext, Tool, ToolDef, ToolError, ToolOutput};
+/// use serde_json::{Value, json};
+///
+/// /// Reads a counter from the agent's dependencies.
+/// struct Counter;
+///
+/// #[async_trait::async_trait]
+/// impl Tool<u64> for Counter {
+///     fn def(&self) -> Arc<ToolDef> {
+///         Arc::new(ToolDef::new("counter", "The current count.", json!({"type": "object", "properties": {}})))
+///     }
+///
+///     async fn call(&self, ctx: &RunContext<u64>, _input: Value) -> Result<ToolOutput, ToolError> {
+///         Ok(ToolOutput::text(ctx.deps().to_string()))
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = ScriptedModel::new([Turn::tool_call("c1", "counter", json!({})), Turn::text("The count is 41.")]);
+/// let agent = Agent::with_deps(model, 41_u64).tool(Counter).build()?;
+/// let output = agent.run("Count?").await?;
+/// assert_eq!(output.tools[0].result.as_deref(), Some("41"));
+/// # Ok::<_, agent_core::Error>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Tool<D = ()>: Send + Sync + 'static {
     /// The definition sent to the model, computed once per tool.
