@@ -38,8 +38,8 @@ pub use model::{
 };
 pub use output::{RunMetrics, RunOutput, ToolMetrics, TypedRunOutput};
 pub use session::{
-    InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary,
-    SessionType, SortOrder, StoreError, paginate, unix_now,
+    ABANDONED_RUN_ERROR, InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore,
+    SessionSummary, SessionType, SortOrder, StoreError, paginate, unix_now,
 };
 pub use team::{Member, Team, TeamBuilder, TeamMode};
 pub use tool::{FnTool, IntoToolkit, Tool, ToolDef, ToolError, ToolOutput, Toolkit};
