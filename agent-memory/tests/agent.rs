@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use agent_core::memory::{MemoryManager, MemoryQuery, MemoryStore};
 use agent_core::testing::{FunctionModel, ScriptedModel, Step, text_response};
-use agent_core::{Agent, FnTool, Message, RunOptions, RunStatus, SessionStore, ToolDecision, ToolDef, ToolOutput};
+use agent_core::{
+    Agent, FnTool, Message, RunOptions, RunStatus, Session, SessionStore, SessionType, ToolDecision, ToolDef,
+    ToolOutput,
+};
 use agent_memory::SqliteStore;
 use serde_json::json;
 
@@ -31,6 +34,13 @@ async fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path).await.unwrap()
 }
 
+/// Creates the session before its first run, as a server does. `save_run`
+/// never creates one (it may have been deleted during the run); until the
+/// loop records runs with `start_run` when they start, the session must exist.
+async fn create_session(store: &SqliteStore, session_id: &str) {
+    store.upsert_session(&Session::new(session_id, SessionType::Agent)).await.unwrap();
+}
+
 #[tokio::test]
 async fn history_is_kept_across_runs_and_reopened_stores() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,6 +49,7 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
     let options = || RunOptions::new().session_id("chat-1").user_id("ana");
 
     let store = open(&path).await;
+    create_session(&store, "chat-1").await;
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).id("echo").store(store.clone()).build().unwrap();
     agent.run_with("my name is Ana", options()).await.unwrap();
     let second = agent.run_with("what is my name?", options()).await.unwrap();
@@ -63,6 +74,7 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
 async fn history_runs_limits_what_is_loaded() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("agent.db")).await;
+    create_session(&store, "limited").await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).store(store).history_runs(Some(1)).build().unwrap();
     for input in ["one", "two", "three"] {
@@ -93,6 +105,7 @@ async fn session_state_persists_in_sqlite() {
         Step::text("counted again"),
     ]);
     let store = open(&path).await;
+    create_session(&store, "stateful").await;
     let agent = Agent::builder(model.clone()).store(store.clone()).tool(counter).build().unwrap();
     agent.run_with("count", RunOptions::new().session_id("stateful")).await.unwrap();
     store.close().await;
@@ -142,6 +155,7 @@ async fn paused_run_continues_after_reopening_the_store() {
 
     let first_model = ScriptedModel::new([Step::tool_call("call-1", "delete_account", json!({}))]);
     let store = open(&path).await;
+    create_session(&store, "hitl").await;
     let agent = Agent::builder(first_model.clone())
         .store(store.clone())
         .tool(confirmed_tool(Arc::clone(&calls)))
@@ -177,6 +191,7 @@ async fn paused_run_continues_after_reopening_the_store() {
 async fn failed_run_leaves_history_valid() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("agent.db")).await;
+    create_session(&store, "flaky").await;
     let model = ScriptedModel::new([
         Step::text("first answer"),
         Step::error(agent_core::ModelError::new(agent_core::ModelErrorKind::Overloaded, "overloaded")),

@@ -8,7 +8,7 @@ use agent_core::{SessionQuery, StoreError};
 
 use super::Stores;
 use super::memories::memory;
-use super::sessions::{assert_concurrent_runs, full_run, full_session, paused_run, save_concurrently};
+use super::sessions::{assert_concurrent_runs, full_run, full_session, paused_run, record_run, save_concurrently};
 
 fn assert_corrupt(err: StoreError, what: &str, id: &str) {
     match err {
@@ -40,7 +40,7 @@ pub async fn corrupt_run_rows(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("c-runs");
     for run_id in ["r-1", "r-2", "r-3", "r-4"] {
-        store.save_run(&session, &full_run("c-runs", run_id)).await.unwrap();
+        record_run(store, &session, &full_run("c-runs", run_id)).await;
     }
     let raw = stores.raw();
     raw("UPDATE agent_runs SET status = 'exploded' WHERE run_id = 'r-2'".into()).await;
@@ -98,7 +98,7 @@ pub async fn two_instances_keep_every_run(stores: &Stores) {
 
 pub async fn paused_run_survives_reopen(stores: &Stores) {
     let paused = paused_run("s-reopen", "r-1");
-    stores.sessions.save_run(&full_session("s-reopen"), &paused).await.unwrap();
+    record_run(&*stores.sessions, &full_session("s-reopen"), &paused).await;
     let reopened = stores.reopen().await.unwrap();
     assert_eq!(reopened.sessions.run("s-reopen", "r-1").await.unwrap(), Some(paused));
 }
