@@ -36,9 +36,24 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
-    /// Takes, renews or refuses the lease in one conditional upsert.
+    /// Takes, renews or refuses the lease in one conditional upsert, after a
+    /// plain read that refuses at once while another holder's lease stands:
+    /// waiters then neither lock the lease row (Postgres) nor take the write
+    /// lock (SQLite), so the holder's own queries are not queued behind them.
     pub(super) async fn take_lease(&self, session_id: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = DB::NOW_MS;
+        let held = format!(
+            "SELECT COUNT(*) FROM agent_session_leases WHERE session_id = $1 AND holder <> $2 AND expires_at > {now}"
+        );
+        let others: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held))
+            .bind(session_id)
+            .bind(holder)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        if others > 0 {
+            return Ok(false);
+        }
         let sql = format!(
             "INSERT INTO agent_session_leases (session_id, holder, expires_at) VALUES ($1, $2, {now} + $3) \
              ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
