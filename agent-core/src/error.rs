@@ -139,6 +139,29 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another run holds the session and did not end within the wait
+    /// ([`RunRequest::wait_for_session`](crate::RunRequest::wait_for_session)).
+    #[error("session `{session_id}` is busy with another run")]
+    SessionBusy {
+        /// The session.
+        session_id: String,
+    },
+    /// Another caller claimed the paused run first and is continuing it.
+    #[error("run `{run_id}` is already being continued by another caller")]
+    RunClaimed {
+        /// The run.
+        run_id: String,
+    },
+    /// The run finished but could not be saved: `output` is its answer,
+    /// `source` the store's error.
+    #[error("the run finished but could not be saved")]
+    Unsaved {
+        /// The finished run's output.
+        output: Box<RunOutput>,
+        /// Why the store refused it.
+        #[source]
+        source: StoreError,
+    },
     /// `continue_run` was called with something it cannot continue.
     #[error("cannot continue run: {0}")]
     Continue(String),
@@ -169,6 +192,9 @@ impl Error {
             Self::InvalidInput(_) => "InvalidInput",
             Self::Cancelled => "Cancelled",
             Self::Store(_) => "Store",
+            Self::SessionBusy { .. } => "SessionBusy",
+            Self::RunClaimed { .. } => "RunClaimed",
+            Self::Unsaved { .. } => "Unsaved",
             Self::Continue(_) => "Continue",
             Self::Config(_) => "Config",
         }
@@ -182,7 +208,7 @@ impl Error {
             | Self::Refused { partial, .. }
             | Self::PauseTurnLimit { partial, .. }
             | Self::OutputValidation { partial, .. } => Some(partial),
-            Self::TypedRunPaused { paused } => Some(paused),
+            Self::TypedRunPaused { paused } | Self::Unsaved { output: paused, .. } => Some(paused),
             Self::StepFailed { source, .. } => source.partial_output(),
             _ => None,
         }

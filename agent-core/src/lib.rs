@@ -43,12 +43,12 @@ pub use model::{
     ModelResponse, ToolChoice, ToolInputError,
 };
 pub use output::{RunMetrics, RunOutput, ToolMetrics};
-pub use persist::IntoStore;
+pub use persist::{DEFAULT_SESSION_WAIT, IntoStore};
 pub use request::{ContinueFrom, RunInput, RunRequest};
 pub use runnable::{RunContent, Runnable};
 pub use session::{
-    InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary,
-    SessionType, SortOrder, StoreError,
+    ABANDONED_RUN_ERROR, InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore,
+    SessionSummary, SessionType, SortOrder, StoreError,
 };
 pub use stream::RunStream;
 pub use team::{MemberInfo, Team, TeamBuilder, TeamMode};

@@ -1,38 +1,76 @@
-//! Saving a run into its session: the one place agents, teams and workflows
-//! write runs to a store.
+//! A run's session in its store — leased, loaded, started, saved, released —
+//! the one place agents, teams and workflows write runs to a store.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
 use crate::output::RunOutput;
 use crate::session::{RunRecord, Session, SessionStore, SessionSummary, SessionType, StoreError, unix_now};
 
-/// A run's session in a store: loaded when the run starts, written when it
-/// pauses or ends.
+/// How long a session's lease lasts without renewal. A run renews it while it
+/// waits on the model or its tools, so only a process that died leaves a
+/// session locked, for at most this long.
+pub(crate) const LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// How long a run waits, by default, for another run on its session to end.
+pub const DEFAULT_SESSION_WAIT: Duration = Duration::from_secs(30);
+
+/// A run's session in a store: its lease taken, loaded when the run starts,
+/// written when it pauses or ends, the lease given back after.
 pub(crate) struct SessionSlot {
     store: Arc<dyn SessionStore>,
     /// The session as loaded, or a new one not yet stored.
     pub(crate) session: Session,
+    /// Who holds the lease: the run's id.
+    holder: String,
 }
 
 impl SessionSlot {
-    /// Loads the session, or starts a new one of this type for this component.
+    /// Takes the session's lease for run `holder` — waiting up to `wait` for
+    /// another run on the session to end — then loads the session, or starts
+    /// a new one of this type for this component.
     pub(crate) async fn open(
         store: Arc<dyn SessionStore>,
         session_id: &str,
         session_type: SessionType,
         component_id: Option<&str>,
-    ) -> Result<Self, StoreError> {
-        let session = match store.session(session_id).await? {
-            Some(session) => session,
-            None => {
-                let mut session = Session::new(session_id, session_type);
-                session.component_id = component_id.map(str::to_owned);
-                session
+        holder: &str,
+        wait: Duration,
+    ) -> Result<Self> {
+        take_lease(&*store, session_id, holder, wait).await?;
+        let loaded = match store.session(session_id).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                release(&*store, session_id, holder).await;
+                return Err(error.into());
             }
         };
-        Ok(Self { store, session })
+        let session = loaded.unwrap_or_else(|| {
+            let mut session = Session::new(session_id, session_type);
+            session.component_id = component_id.map(str::to_owned);
+            session
+        });
+        Ok(Self { store, session, holder: holder.to_owned() })
+    }
+
+    /// The store the session is in.
+    pub(crate) fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// Refuses text and state the store cannot hold, before any work.
+    pub(crate) fn check_storable(&self, input: &str, state: &Map<String, Value>) -> Result<(), StoreError> {
+        self.store.check_storable("the run's input", input)?;
+        self.store.check_storable_json("the session state", &Value::Object(state.clone()))
+    }
+
+    /// Records the run as `running` (creating the session when it is new), so
+    /// other processes see it and can cancel it.
+    pub(crate) async fn start(&self, record: &RunRecord) -> Result<(), StoreError> {
+        self.store.start_run(&self.session, record).await
     }
 
     /// Saves the run and the session fields a run owns (state, summary, the
@@ -56,6 +94,43 @@ impl SessionSlot {
         }
         session.updated_at = unix_now();
         self.store.save_run(session, record).await
+    }
+
+    /// Renews the lease while the run goes on.
+    pub(crate) async fn renew(&self) {
+        match self.store.acquire_lease(&self.session.session_id, &self.holder, LEASE_TTL).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(session_id = %self.session.session_id, "another run took this session's lease"),
+            Err(error) => tracing::warn!(%error, "could not renew the session lease"),
+        }
+    }
+
+    /// Gives the lease back.
+    pub(crate) async fn release(&self) {
+        release(&*self.store, &self.session.session_id, &self.holder).await;
+    }
+}
+
+/// Takes a session's lease, waiting with a bounded backoff up to `wait`.
+async fn take_lease(store: &dyn SessionStore, session_id: &str, holder: &str, wait: Duration) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        if store.acquire_lease(session_id, holder, LEASE_TTL).await? {
+            return Ok(());
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(Error::SessionBusy { session_id: session_id.to_owned() });
+        }
+        tokio::time::sleep(backoff.min(deadline - now)).await;
+        backoff = (backoff * 2).min(Duration::from_millis(200));
+    }
+}
+
+async fn release(store: &dyn SessionStore, session_id: &str, holder: &str) {
+    if let Err(error) = store.release_lease(session_id, holder).await {
+        tracing::warn!(%error, "could not release the session lease; it expires by itself");
     }
 }
 

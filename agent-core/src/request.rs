@@ -179,6 +179,10 @@ pub(crate) struct RunOptions<D> {
     pub(crate) structured: Option<Arc<Structured>>,
     /// How deep in teams within teams this run is.
     pub(crate) depth: u32,
+    /// A caller up the chain (the team) already claimed the paused run.
+    pub(crate) claimed: bool,
+    /// How long to wait for another run on the session (default 30 s).
+    pub(crate) session_wait: Option<std::time::Duration>,
     /// Run-wide state for the run's tools (a team run, for its leader).
     pub(crate) extension: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -199,12 +203,19 @@ impl<D> Default for RunOptions<D> {
             budget: None,
             structured: None,
             depth: 0,
+            claimed: false,
+            session_wait: None,
             extension: None,
         }
     }
 }
 
 impl<D> RunOptions<D> {
+    /// How long to wait for the session's lease.
+    pub(crate) fn session_wait(&self) -> std::time::Duration {
+        self.session_wait.unwrap_or(crate::persist::DEFAULT_SESSION_WAIT)
+    }
+
     /// The id of this run: the one given, or a new one. Known before the run
     /// starts, so callers can refer to it (cancel it, look it up) at once.
     pub(crate) fn run_id_or_new(&mut self) -> Arc<str> {
@@ -313,6 +324,14 @@ impl<D: Send + Sync + 'static, O: Send + 'static> RunRequest<D, O> {
     /// Earlier messages to send before the input, instead of the stored history.
     pub fn history(mut self, messages: Vec<Message>) -> Self {
         self.options.history = Some(messages);
+        self
+    }
+
+    /// How long to wait when another run holds the session (runs on one
+    /// session take turns, across processes too); `Duration::ZERO` fails at
+    /// once with [`Error::SessionBusy`]. Default: 30 seconds.
+    pub fn wait_for_session(mut self, wait: std::time::Duration) -> Self {
+        self.options.session_wait = Some(wait);
         self
     }
 

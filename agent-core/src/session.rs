@@ -1,11 +1,14 @@
 //! Sessions and runs as stores keep them, and the `SessionStore` trait.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+pub(crate) mod close;
+mod in_memory;
+mod store;
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use in_memory::InMemoryStore;
+pub use store::{ABANDONED_RUN_ERROR, SessionStore, StoreError};
 
 use crate::hitl::PausedRun;
 use crate::message::Message;
@@ -168,6 +171,17 @@ pub struct RunRecord {
     pub updated_at: i64,
 }
 
+impl RunRecord {
+    /// Gives every tool call of the run's messages that has no result an
+    /// error result saying `reason`, so the stored conversation stays valid:
+    /// the results of an assistant message's calls are in the user message
+    /// right after it, in call order, before any other block. Returns how
+    /// many results were added.
+    pub fn close_open_tool_calls(&mut self, reason: &str) -> usize {
+        close::close_open_tool_calls(&mut self.messages, reason)
+    }
+}
+
 /// Sort direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -233,195 +247,6 @@ impl<T> Page<T> {
             Some(limit) if limit > 0 => self.total.div_ceil(u64::from(limit)),
             _ => u64::from(self.total > 0),
         }
-    }
-}
-
-/// An error from a store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The row does not exist.
-    #[error("{what} `{id}` not found")]
-    NotFound {
-        /// What kind of row.
-        what: &'static str,
-        /// Its id.
-        id: String,
-    },
-    /// A row could not be decoded.
-    #[error("{what} `{id}` is corrupt: {message}")]
-    Corrupt {
-        /// What kind of row.
-        what: &'static str,
-        /// Its id.
-        id: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// The database was migrated by a newer version of this software.
-    #[error("database schema version {found} is newer than the {supported} this build knows; upgrade the application")]
-    SchemaTooNew {
-        /// The version in the database.
-        found: i64,
-        /// The newest version this build knows.
-        supported: i64,
-    },
-    /// The request was invalid (bad sort key, bad page, ...).
-    #[error("invalid store request: {0}")]
-    Invalid(String),
-    /// The database failed.
-    #[error("store backend error: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// Where sessions and their runs are kept.
-///
-/// Implementations: [`InMemoryStore`] here; SQLite and Postgres in
-/// `agent-memory`. All of them pass the same conformance suite.
-#[async_trait]
-pub trait SessionStore: Send + Sync + 'static {
-    /// The session with this id.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Corrupt`] when the row cannot be decoded, or a backend error.
-    async fn session(&self, session_id: &str) -> Result<Option<Session>, StoreError>;
-
-    /// Creates or replaces a session (its runs are kept).
-    ///
-    /// # Errors
-    ///
-    /// A backend error.
-    async fn upsert_session(&self, session: &Session) -> Result<(), StoreError>;
-
-    /// Deletes a session and its runs; returns whether it existed.
-    ///
-    /// # Errors
-    ///
-    /// A backend error.
-    async fn delete_session(&self, session_id: &str) -> Result<bool, StoreError>;
-
-    /// Sessions matching the query, one page of them.
-    ///
-    /// # Errors
-    ///
-    /// A backend error.
-    async fn list_sessions(&self, query: &SessionQuery) -> Result<Page<Session>, StoreError>;
-
-    /// Saves a run and its session in one transaction: the session is created
-    /// or updated (state, summary, `updated_at`), the run inserted or replaced.
-    ///
-    /// # Errors
-    ///
-    /// A backend error; nothing is written then.
-    async fn save_run(&self, session: &Session, run: &RunRecord) -> Result<(), StoreError>;
-
-    /// One run of a session.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Corrupt`] when the row cannot be decoded, or a backend error.
-    async fn run(&self, session_id: &str, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
-
-    /// The runs of a session, oldest first; only the newest `last` when given.
-    ///
-    /// # Errors
-    ///
-    /// A backend error.
-    async fn runs(&self, session_id: &str, last: Option<usize>) -> Result<Vec<RunRecord>, StoreError>;
-}
-
-/// A [`SessionStore`] in process memory, for tests and short-lived programs.
-#[derive(Debug, Default)]
-pub struct InMemoryStore {
-    inner: Mutex<InMemoryData>,
-}
-
-#[derive(Debug, Default)]
-struct InMemoryData {
-    sessions: HashMap<String, Session>,
-    /// Runs per session, in insertion order.
-    runs: HashMap<String, Vec<RunRecord>>,
-}
-
-impl InMemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn data(&self) -> std::sync::MutexGuard<'_, InMemoryData> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-#[async_trait]
-impl SessionStore for InMemoryStore {
-    async fn session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.data().sessions.get(session_id).cloned())
-    }
-
-    async fn upsert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.data().sessions.insert(session.session_id.clone(), session.clone());
-        Ok(())
-    }
-
-    async fn delete_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        let mut data = self.data();
-        data.runs.remove(session_id);
-        Ok(data.sessions.remove(session_id).is_some())
-    }
-
-    async fn list_sessions(&self, query: &SessionQuery) -> Result<Page<Session>, StoreError> {
-        let data = self.data();
-        let name_filter = query.session_name.as_ref().map(|name| name.to_lowercase());
-        let mut rows: Vec<&Session> = data
-            .sessions
-            .values()
-            .filter(|s| query.session_type.is_none_or(|t| s.session_type == t))
-            .filter(|s| query.component_id.as_ref().is_none_or(|id| s.component_id.as_ref() == Some(id)))
-            .filter(|s| query.user_id.as_ref().is_none_or(|id| s.user_id.as_ref() == Some(id)))
-            .filter(|s| {
-                name_filter.as_ref().is_none_or(|needle| {
-                    s.session_name.as_ref().is_some_and(|name| name.to_lowercase().contains(needle))
-                })
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            let ordering = match query.sort_by {
-                SessionSort::CreatedAt => a.created_at.cmp(&b.created_at),
-                SessionSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-                SessionSort::SessionName => a.session_name.cmp(&b.session_name),
-            }
-            .then_with(|| a.session_id.cmp(&b.session_id));
-            match query.sort_order {
-                SortOrder::Asc => ordering,
-                SortOrder::Desc => ordering.reverse(),
-            }
-        });
-        Ok(paginate(rows.into_iter().cloned().collect(), query.limit, query.page))
-    }
-
-    async fn save_run(&self, session: &Session, run: &RunRecord) -> Result<(), StoreError> {
-        let mut data = self.data();
-        data.sessions.insert(session.session_id.clone(), session.clone());
-        let runs = data.runs.entry(session.session_id.clone()).or_default();
-        match runs.iter_mut().find(|existing| existing.run_id == run.run_id) {
-            Some(existing) => *existing = run.clone(),
-            None => runs.push(run.clone()),
-        }
-        Ok(())
-    }
-
-    async fn run(&self, session_id: &str, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self.data().runs.get(session_id).and_then(|runs| runs.iter().find(|r| r.run_id == run_id).cloned()))
-    }
-
-    async fn runs(&self, session_id: &str, last: Option<usize>) -> Result<Vec<RunRecord>, StoreError> {
-        let data = self.data();
-        let Some(runs) = data.runs.get(session_id) else { return Ok(Vec::new()) };
-        let skip = last.map_or(0, |last| runs.len().saturating_sub(last));
-        Ok(runs[skip..].to_vec())
     }
 }
 

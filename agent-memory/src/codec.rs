@@ -7,7 +7,11 @@ use agent_core::{Message, Page, RunRecord, RunStatus, Session, SessionType, Stor
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Row, Type};
+
+/// A JSON column as bound and read: `TEXT` on SQLite, `JSONB` on Postgres.
+pub(crate) type JsonColumn = Json<Box<RawValue>>;
 
 /// Maps a database error to the store's error.
 pub(crate) fn backend(err: sqlx::Error) -> StoreError {
@@ -24,38 +28,74 @@ where
     row.try_get(name).map_err(|err| format!("column `{name}`: {err}"))
 }
 
-/// Parses a JSON column.
+/// Parses JSON text.
 fn json<T: DeserializeOwned>(text: &str, name: &'static str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|err| format!("column `{name}`: {err}"))
 }
 
-/// Serializes a value for a JSON column.
+/// Reads and parses a JSON column.
+fn json_column<'r, R, T>(row: &'r R, name: &'static str) -> Result<T, String>
+where
+    R: Row,
+    T: DeserializeOwned,
+    JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let raw: JsonColumn = column(row, name)?;
+    json(raw.0.get(), name)
+}
+
+/// Reads and parses a nullable JSON column.
+fn optional_json_column<'r, R, T>(row: &'r R, name: &'static str) -> Result<Option<T>, String>
+where
+    R: Row,
+    T: DeserializeOwned,
+    JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let raw: Option<JsonColumn> = column(row, name)?;
+    raw.map(|raw| json(raw.0.get(), name)).transpose()
+}
+
+/// Serializes a value for a text column holding JSON.
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("{what} cannot be serialized: {err}")))
 }
 
+/// Serializes a value for a JSON column.
+pub(crate) fn to_json_column<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<JsonColumn, StoreError> {
+    serde_json::value::to_raw_value(value)
+        .map(Json)
+        .map_err(|err| StoreError::Invalid(format!("{what} cannot be serialized: {err}")))
+}
+
 /// The JSON columns of a session, serialized.
 pub(crate) struct SessionJson {
-    pub(crate) state: String,
-    pub(crate) summary: Option<String>,
-    pub(crate) metrics: String,
+    pub(crate) state: JsonColumn,
+    pub(crate) summary: Option<JsonColumn>,
+    pub(crate) metrics: JsonColumn,
 }
 
 impl SessionJson {
     pub(crate) fn of(session: &Session) -> Result<Self, StoreError> {
         Ok(Self {
-            state: to_json(&session.state, "session state")?,
-            summary: session.summary.as_ref().map(|summary| to_json(summary, "session summary")).transpose()?,
-            metrics: to_json(&session.metrics, "session metrics")?,
+            state: to_json_column(&session.state, "session state")?,
+            summary: session.summary.as_ref().map(|summary| to_json_column(summary, "session summary")).transpose()?,
+            metrics: to_json_column(&session.metrics, "session metrics")?,
         })
     }
 }
 
-/// The JSON columns of a run, serialized.
+/// The JSON columns of a run, serialized. Messages and paused runs are text
+/// columns: opaque versioned documents kept as written (which keeps any text,
+/// `\u0000` included).
 pub(crate) struct RunJson {
     pub(crate) messages: String,
-    pub(crate) events: String,
-    pub(crate) metrics: String,
+    pub(crate) events: JsonColumn,
+    pub(crate) metrics: JsonColumn,
     pub(crate) paused: Option<String>,
 }
 
@@ -68,29 +108,25 @@ impl RunJson {
         }
         Ok(Self {
             messages: to_json(&Versioned { version: MESSAGE_FORMAT_VERSION, messages: &run.messages }, "run messages")?,
-            events: to_json(&run.events, "run events")?,
-            metrics: to_json(&run.metrics, "run metrics")?,
+            events: to_json_column(&run.events, "run events")?,
+            metrics: to_json_column(&run.metrics, "run metrics")?,
             paused: run.paused.as_ref().map(|paused| to_json(paused, "paused run")).transpose()?,
         })
     }
 }
 
-/// Decodes a session row; the columns are those of `SESSION_COLUMNS` in
-/// each backend, JSON columns as text.
+/// Decodes a session row; the columns are those of `SESSION_COLUMNS`.
 pub(crate) fn session<R>(row: &R) -> Result<Session, StoreError>
 where
     R: Row,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
     &'static str: ColumnIndex<R>,
 {
     let id: String = column(row, "session_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
     let decode = || -> Result<Session, String> {
         let session_type: String = column(row, "session_type")?;
-        let state: String = column(row, "session_state")?;
-        let summary: Option<String> = column(row, "summary")?;
-        let metrics: String = column(row, "metrics")?;
         Ok(Session {
             session_id: id.clone(),
             session_type: SessionType::parse(&session_type)
@@ -98,9 +134,9 @@ where
             component_id: column(row, "component_id")?,
             user_id: column(row, "user_id")?,
             session_name: column(row, "session_name")?,
-            state: json(&state, "session_state")?,
-            summary: summary.as_deref().map(|text| json(text, "summary")).transpose()?,
-            metrics: json(&metrics, "metrics")?,
+            state: json_column(row, "session_state")?,
+            summary: optional_json_column(row, "summary")?,
+            metrics: json_column(row, "metrics")?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
         })
@@ -108,13 +144,13 @@ where
     decode().map_err(|message| StoreError::Corrupt { what: "session", id, message })
 }
 
-/// Decodes a run row; the columns are those of `RUN_COLUMNS` in each backend.
+/// Decodes a run row; the columns are those of `RUN_COLUMNS`.
 pub(crate) fn run<R>(row: &R) -> Result<RunRecord, StoreError>
 where
     R: Row,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
     &'static str: ColumnIndex<R>,
 {
     let session_id: String = column(row, "session_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
@@ -122,8 +158,6 @@ where
     let decode = || -> Result<RunRecord, String> {
         let status: String = column(row, "status")?;
         let messages: String = column(row, "messages")?;
-        let events: String = column(row, "events")?;
-        let metrics: String = column(row, "metrics")?;
         let paused: Option<String> = column(row, "paused")?;
         Ok(RunRecord {
             run_id: run_id.clone(),
@@ -135,8 +169,8 @@ where
             input: column(row, "input")?,
             output: column(row, "output")?,
             messages: messages_of(&messages)?,
-            events: json(&events, "events")?,
-            metrics: json(&metrics, "metrics")?,
+            events: json_column(row, "events")?,
+            metrics: json_column(row, "metrics")?,
             paused: paused.as_deref().map(|text| json(text, "paused")).transpose()?,
             error: column(row, "error")?,
             created_at: column(row, "created_at")?,
@@ -165,22 +199,21 @@ fn messages_of(text: &str) -> Result<Vec<Message>, String> {
     json(envelope.messages.get(), "messages")
 }
 
-/// Decodes a memory row; the columns are those of `MEMORY_COLUMNS` in each backend.
+/// Decodes a memory row; the columns are those of `MEMORY_COLUMNS`.
 pub(crate) fn memory<R>(row: &R) -> Result<UserMemory, StoreError>
 where
     R: Row,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
     &'static str: ColumnIndex<R>,
 {
     let id: String = column(row, "memory_id").unwrap_or_else(|_| "<unreadable id>".to_owned());
     let decode = || -> Result<UserMemory, String> {
-        let topics: String = column(row, "topics")?;
         Ok(UserMemory {
             memory_id: id.clone(),
             memory: column(row, "memory")?,
-            topics: json(&topics, "topics")?,
+            topics: json_column(row, "topics")?,
             user_id: column(row, "user_id")?,
             agent_id: column(row, "agent_id")?,
             team_id: column(row, "team_id")?,

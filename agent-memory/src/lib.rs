@@ -28,15 +28,18 @@
 //! # Example
 //!
 //! ```
-//! use agent_core::{RunRecord, Session, SessionStore, SessionType};
+//! use agent_core::{RunRecord, RunStatus, Session, SessionStore, SessionType};
 //! use agent_memory::SqliteStore;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = SqliteStore::open_in_memory().await?;
 //! let session = Session::new("session-1", SessionType::Agent);
-//! let run = RunRecord { run_id: "run-1".into(), session_id: "session-1".into(), ..RunRecord::default() };
+//! let mut run = RunRecord { run_id: "run-1".into(), session_id: "session-1".into(), ..RunRecord::default() };
+//! // Recorded as running when it starts (creating the session), saved when it ends.
+//! store.start_run(&session, &run).await?;
+//! run.status = RunStatus::Completed;
 //! store.save_run(&session, &run).await?;
-//! assert_eq!(store.runs("session-1", None).await?.len(), 1);
+//! assert_eq!(store.runs("session-1", None).await?[0].status, RunStatus::Completed);
 //! # Ok::<_, agent_core::StoreError>(())
 //! # }).unwrap();
 //! ```
@@ -44,14 +47,16 @@
 mod codec;
 pub mod knowledge;
 mod postgres;
+mod sql;
 mod sqlite;
 
 pub use knowledge::{HttpEmbedder, KnowledgeBase, PostgresKnowledge, SqliteKnowledge};
-pub use postgres::{PostgresOptions, PostgresStore};
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use postgres::{POSTGRES_CANCEL_RECHECK, PostgresOptions, PostgresStore};
+pub use sql::{Dialect, SqlStore};
+pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
 
 /// Re-exported so callers of `pool()` need no direct dependency on a matching `sqlx`.
 pub use sqlx;
 
 /// The newest schema version this build knows (the same number for both backends).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;

@@ -8,8 +8,9 @@ mod conformance;
 
 use std::io::Write;
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
-use agent_core::StoreError;
+use agent_core::{RunStatus, SessionStore, StoreError};
 use agent_memory::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use conformance::Stores;
 
@@ -121,4 +122,55 @@ async fn migrations_run_once_and_record_the_version() {
 async fn rejects_a_bad_schema_name() {
     let err = PostgresOptions::new("postgres://localhost/db").unwrap().schema("x\"; DROP TABLE y").unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+}
+
+/// The tables version 1 of the schema made, with one session and a run left running.
+const VERSION_1: &[&str] = &[
+    "CREATE TABLE agent_schema_version (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+     applied_at BIGINT NOT NULL)",
+    "INSERT INTO agent_schema_version VALUES (1, 'sessions, runs and user memories', 0)",
+    "CREATE TABLE agent_sessions (session_id TEXT PRIMARY KEY, session_type TEXT NOT NULL, component_id TEXT, \
+     user_id TEXT, session_name TEXT, session_state JSONB NOT NULL DEFAULT '{}', summary JSONB, \
+     metrics JSONB NOT NULL DEFAULT 'null', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+    "CREATE TABLE agent_runs (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, session_id TEXT NOT NULL \
+     REFERENCES agent_sessions (session_id) ON DELETE CASCADE, run_id TEXT NOT NULL, parent_run_id TEXT, \
+     component_id TEXT, user_id TEXT, status TEXT NOT NULL, input TEXT NOT NULL, output TEXT, \
+     messages TEXT NOT NULL, events JSONB NOT NULL DEFAULT '[]', metrics JSONB NOT NULL DEFAULT 'null', \
+     paused TEXT, error TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (session_id, run_id))",
+    "CREATE TABLE agent_memories (memory_id TEXT PRIMARY KEY, memory TEXT NOT NULL, topics JSONB NOT NULL \
+     DEFAULT '[]', user_id TEXT, agent_id TEXT, team_id TEXT, input TEXT, created_at BIGINT NOT NULL, \
+     updated_at BIGINT NOT NULL)",
+    r#"INSERT INTO agent_sessions VALUES ('old', 'agent', NULL, 'ana', 'Old chat', '{"count": 3}', NULL, 'null', 1, 2)"#,
+    r#"INSERT INTO agent_runs (session_id, run_id, status, input, messages, created_at, updated_at)
+       VALUES ('old', 'r-old', 'running', 'hi', '{"version": 1, "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}', 1, 2)"#,
+];
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_in_place() {
+    let Some(url) = database_url() else { return };
+    let schema = unique_schema();
+    let _guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).execute(&mut *conn).await.unwrap();
+    for statement in VERSION_1 {
+        sqlx::query(*statement).execute(&mut *conn).await.unwrap();
+    }
+    drop(conn);
+    pool.close().await;
+
+    let store = PostgresStore::connect_with(options(&url, &schema)).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let session = store.session("old").await.unwrap().unwrap();
+    assert_eq!((session.session_name.as_deref(), session.state["count"].as_i64()), (Some("Old chat"), Some(3)));
+    let run = store.find_run("r-old").await.unwrap().unwrap();
+    assert_eq!((run.status, run.messages.len()), (RunStatus::Running, 1));
+    assert!(store.request_cancel("r-old").await.unwrap(), "old runs take cancel requests");
+    store.wait_cancel("r-old").await.unwrap();
+    assert!(store.acquire_lease("old", "new process", Duration::from_secs(60)).await.unwrap());
+    assert_eq!(store.fail_abandoned_runs().await.unwrap(), 0, "the session is leased again");
+    assert!(store.release_lease("old", "new process").await.unwrap());
+    assert_eq!(store.fail_abandoned_runs().await.unwrap(), 1, "then its old running run is failed");
+    store.close().await;
 }

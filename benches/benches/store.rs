@@ -38,6 +38,8 @@ fn run(session_id: &str, index: usize) -> RunRecord {
 /// Appends 1,000 messages (500 runs) to `session_id`, one transaction per run.
 async fn fill_session(store: &dyn SessionStore, session_id: &str) {
     let session = Session::new(session_id, SessionType::Agent);
+    // `save_run` never creates a session: create it first.
+    store.upsert_session(&session).await.expect("upsert_session");
     for index in 0..MESSAGES_PER_SESSION / 2 {
         store.save_run(&session, &run(session_id, index)).await.expect("save_run");
     }

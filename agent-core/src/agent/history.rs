@@ -1,11 +1,9 @@
 //! A run's history: loaded from the session before it, closed (no tool call
 //! without its result) when it fails.
 
-use std::collections::HashSet;
-
 use super::AgentInner;
 use crate::error::Error;
-use crate::message::{ContentBlock, Message, Role, ToolResultContent};
+use crate::message::{ContentBlock, Message, Role};
 use crate::persist::SessionSlot;
 use crate::session::{RunRecord, RunStatus, StoreError};
 
@@ -65,37 +63,12 @@ pub(crate) fn estimate_tokens(message: &Message) -> usize {
     serde_json::to_string(message).map_or(0, |json| json.len() / 4 + 1)
 }
 
-/// Gives every tool call of the run that has no result an error result, so a
-/// failed or cancelled run leaves a valid conversation behind. Calls are
-/// matched by id across all of the run's messages; the results go right after
-/// the assistant message that made the calls (merged into the user message
-/// there, when there is one), as the API requires.
+/// Gives every tool call of the run that has no result an error result, in
+/// call order right after its call, so a failed or cancelled run leaves a
+/// valid conversation behind. `from` is where the run's messages start.
 pub(super) fn close_open_tool_calls(messages: &mut Vec<Message>, from: usize, error: &Error) {
-    let run = from.min(messages.len());
-    let answered: HashSet<String> = messages[run..]
-        .iter()
-        .flat_map(|message| message.content.iter())
-        .filter_map(|block| match block {
-            ContentBlock::ToolResult { tool_call_id, .. } => Some(tool_call_id.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut run = messages.split_off(from.min(messages.len()));
     let note = format!("the run ended before this tool call completed: {}", error.report());
-    let mut index = run;
-    while index < messages.len() {
-        let open: Vec<String> = if messages[index].role == Role::Assistant {
-            messages[index].tool_calls().map(|call| call.id.to_owned()).filter(|id| !answered.contains(id)).collect()
-        } else {
-            Vec::new()
-        };
-        if !open.is_empty() {
-            let results =
-                open.into_iter().map(|id| ContentBlock::tool_result(id, ToolResultContent::Text(note.clone()), true));
-            match messages.get_mut(index + 1) {
-                Some(next) if next.role == Role::User => next.content.extend(results),
-                _ => messages.insert(index + 1, Message::new(Role::User, results.collect())),
-            }
-        }
-        index += 1;
-    }
+    crate::session::close::close_open_tool_calls(&mut run, &note);
+    messages.append(&mut run);
 }

@@ -24,7 +24,7 @@ use crate::output::{RunMetrics, RunOutput};
 use crate::persist::{SessionSlot, run_record};
 use crate::request::{Origin, RunJob, RunOptions, Start};
 use crate::runnable::RunContent;
-use crate::session::{RunStatus, unix_now};
+use crate::session::{RunStatus, StoreError, unix_now};
 
 /// How the loop ended when it did not fail.
 pub(crate) enum Outcome {
@@ -41,6 +41,10 @@ impl<D: Send + Sync + 'static> Agent<D> {
                 let mut run = Run::prepare(&self.inner, options, events).await?;
                 run.input_text = input.text();
                 run.request.messages.push(input.into_message());
+                if let Err(error) = run.begin().await {
+                    run.release().await;
+                    return Err(error);
+                }
                 run.emit_started();
                 run.recall().await;
                 let result = run.drive(None).await;
@@ -59,7 +63,12 @@ impl<D: Send + Sync + 'static> Agent<D> {
                     options.history = Some(paused.history.clone());
                 }
                 options.run_id = Some(Arc::from(paused.run_id.as_str()));
+                let claimed = options.claimed;
                 let mut run = Run::prepare(&self.inner, options, events).await?;
+                if !claimed && let Err(error) = run.claim().await {
+                    run.release().await;
+                    return Err(error);
+                }
                 run.input_text.clone_from(&paused.input);
                 run.counters = paused.counters.clone();
                 run.created_at = paused.created_at;
@@ -98,10 +107,19 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         let deps = options.deps.take().or_else(|| agent.deps.clone()).ok_or_else(|| {
             Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
         })?;
+        let run_id = options.run_id_or_new();
         let slot = match (&agent.store, &options.session_id) {
-            (Some(store), Some(session_id)) => {
-                Some(SessionSlot::open(Arc::clone(store), session_id, agent.session_type, agent.id.as_deref()).await?)
-            }
+            (Some(store), Some(session_id)) => Some(
+                SessionSlot::open(
+                    Arc::clone(store),
+                    session_id,
+                    agent.session_type,
+                    agent.id.as_deref(),
+                    &run_id,
+                    options.session_wait(),
+                )
+                .await?,
+            ),
             (None, Some(session_id)) => {
                 return Err(Error::Config(format!(
                     "the run has session `{session_id}` but the agent has no store to keep it in; \
@@ -110,14 +128,21 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             }
             _ => None,
         };
-        let history = super::history::load(agent, slot.as_ref(), options.history.take()).await?;
+        let history = match super::history::load(agent, slot.as_ref(), options.history.take()).await {
+            Ok(history) => history,
+            Err(error) => {
+                if let Some(slot) = &slot {
+                    slot.release().await;
+                }
+                return Err(error.into());
+            }
+        };
         let session = slot.as_ref().map(|slot| &slot.session);
         let user_id = options.user_id.take().or_else(|| session.and_then(|s| s.user_id.clone()));
         let state = match options.session_state.take() {
             Some(state) => state,
             None => session.map(|s| s.state.clone()).unwrap_or_default(),
         };
-        let run_id = options.run_id_or_new();
         let mut builder = RunContext::builder(deps, run_id)
             .session_id(options.session_id.map(Arc::from))
             .user_id(user_id.as_deref().map(Arc::from))
@@ -346,11 +371,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 "the model's stream ended without a complete response",
             )))
         };
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(Error::Cancelled),
-            result = call => result,
-        }
+        super::state::guarded(&cancel, self.slot.as_ref(), self.ctx.run_id(), call).await?
     }
 
     /// Saves the run, reports how it ended, and builds the output.
@@ -362,7 +383,12 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
             Ok(Outcome::Completed(content)) => {
                 self.remember().await;
                 let output = self.output(RunStatus::Completed, Value::String(content.clone()), None);
-                self.save(&output, None).await?;
+                let saved = self.save(&output, None).await;
+                self.release().await;
+                if let Err(source) = saved {
+                    // The answer is not lost: the caller gets it with the error.
+                    return Err(Error::Unsaved { output: Box::new(output.map(String::from_value)), source });
+                }
                 self.emit(RunEventKind::RunContentCompleted {});
                 self.emit(RunEventKind::RunCompleted { content, metrics: self.metrics.clone() });
                 Ok(output)
@@ -373,7 +399,11 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 }
                 let tools = paused.pending.iter().map(super::execute::pending_execution).collect();
                 let output = self.output(RunStatus::Paused, Value::Null, Some(*paused));
-                self.save(&output, None).await?;
+                let saved = self.save(&output, None).await;
+                self.release().await;
+                if let Err(source) = saved {
+                    return Err(Error::Unsaved { output: Box::new(output.map(String::from_value)), source });
+                }
                 self.emit(RunEventKind::RunPaused { tools });
                 Ok(output)
             }
@@ -384,6 +414,7 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 if let Err(store_error) = self.save(&output, Some(error.report())).await {
                     tracing::warn!(%store_error, "could not save the failed run");
                 }
+                self.release().await;
                 match &error {
                     Error::Cancelled => self.emit(RunEventKind::RunCancelled { reason: error.to_string() }),
                     other => self.emit(RunEventKind::RunError {
@@ -396,13 +427,39 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
         }
     }
 
+    /// Before any model call: refuses input the store cannot hold, and records
+    /// the run as running so other processes see it.
+    async fn begin(&self) -> Result<()> {
+        let Some(slot) = &self.slot else { return Ok(()) };
+        slot.check_storable(&self.input_text, &self.ctx.session_state())?;
+        let output = self.output(RunStatus::Running, Value::Null, None);
+        slot.start(&run_record(&output, self.input_text.clone(), None)).await?;
+        Ok(())
+    }
+
+    /// Claims the paused run in the store, so only one caller continues it.
+    async fn claim(&self) -> Result<()> {
+        let Some(slot) = &self.slot else { return Ok(()) };
+        let session_id = &slot.session.session_id;
+        match slot.store().claim_paused_run(session_id, self.ctx.run_id()).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::RunClaimed { run_id: self.ctx.run_id().to_owned() }),
+        }
+    }
+
+    /// Gives the session's lease back.
+    async fn release(&self) {
+        if let Some(slot) = &self.slot {
+            slot.release().await;
+        }
+    }
+
     /// Saves the run into its session, when it has one.
-    async fn save(&mut self, output: &RunOutput<Value>, error: Option<String>) -> Result<()> {
+    async fn save(&mut self, output: &RunOutput<Value>, error: Option<String>) -> Result<(), StoreError> {
         let Some(slot) = &mut self.slot else { return Ok(()) };
         let record = run_record(output, self.input_text.clone(), error);
         let state = self.ctx.session_state().clone();
-        slot.save(&record, state, self.new_summary.take()).await?;
-        Ok(())
+        slot.save(&record, state, self.new_summary.take()).await
     }
 
     fn output(&self, status: RunStatus, content: Value, paused: Option<PausedRun>) -> RunOutput<Value> {

@@ -57,12 +57,7 @@ impl<D: Send + Sync + 'static> Run<'_, D> {
 
     /// Awaits `work` unless the run is cancelled first.
     pub(super) async fn with_cancel<T>(&self, work: impl Future<Output = T>) -> Result<T> {
-        let cancel = self.ctx.cancellation();
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(Error::Cancelled),
-            value = work => Ok(value),
-        }
+        guarded(self.ctx.cancellation(), self.slot.as_ref(), self.ctx.run_id(), work).await
     }
 
     /// The text of the run's last assistant message (its answer so far).
@@ -113,5 +108,51 @@ pub(super) fn event_of<D>(agent: &AgentInner<D>, ctx: &RunContext<D>, kind: RunE
         step_name: None,
         parent_run_id: None,
         created_at: unix_now(),
+    }
+}
+
+/// Awaits `work` unless the run is cancelled first: by its token, or — when
+/// the run has a session in a store — by a cancel request made through the
+/// store (from this process or another). Meanwhile the session's lease is
+/// renewed, so a long model call or tool keeps it.
+pub(super) async fn guarded<T>(
+    cancel: &tokio_util::sync::CancellationToken,
+    slot: Option<&SessionSlot>,
+    run_id: &str,
+    work: impl Future<Output = T>,
+) -> Result<T> {
+    let Some(slot) = slot else {
+        return tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(Error::Cancelled),
+            value = work => Ok(value),
+        };
+    };
+    let requested = async {
+        match slot.store().wait_cancel(run_id).await {
+            Ok(()) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for cancel requests of this run");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let renew = async {
+        let mut ticker = tokio::time::interval(crate::persist::LEASE_TTL / 3);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            slot.renew().await;
+        }
+    };
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Error::Cancelled),
+        () = requested => {
+            cancel.cancel();
+            Err(Error::Cancelled)
+        }
+        () = renew => Err(Error::Cancelled),
+        value = work => Ok(value),
     }
 }

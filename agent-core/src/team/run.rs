@@ -18,7 +18,7 @@ use crate::output::RunOutput;
 use crate::persist::{SessionSlot, run_record};
 use crate::request::{ContinueFrom, Origin, RunInput, RunJob, RunOptions, Start};
 use crate::runnable::Engine;
-use crate::session::{RunStatus, unix_now};
+use crate::session::{RunStatus, SessionType, unix_now};
 use crate::tool::ToolError;
 
 /// The id of a broadcast member's answer in a paused broadcast.
@@ -44,9 +44,14 @@ impl<D: Send + Sync + 'static> Team<D> {
         let cancel = options.cancel.get_or_insert_with(CancellationToken::new).clone();
         let paused = match start {
             Start::Input(input) => {
-                let state = self.run_state(&options, run_id, events.clone(), budget, cancel).await?;
+                let state = self.run_state(&options, Arc::clone(&run_id), events.clone(), budget, cancel).await?;
                 if self.inner.mode == TeamMode::Broadcast {
-                    return self.broadcast(state, input, options, events).await;
+                    let mut slot = self.open_slot(&options, &run_id).await?;
+                    let result = self.broadcast(state, input, options, events, slot.as_mut()).await;
+                    if let Some(slot) = &slot {
+                        slot.release().await;
+                    }
+                    return result;
                 }
                 return self.lead(&state, Start::Input(input), options, events).await;
             }
@@ -59,9 +64,38 @@ impl<D: Send + Sync + 'static> Team<D> {
         if options.user_id.is_none() {
             options.user_id.clone_from(&paused.user_id);
         }
-        options.run_id = Some(Arc::from(paused.run_id.as_str()));
-        let state = self.run_state(&options, Arc::from(paused.run_id.as_str()), events.clone(), budget, cancel).await?;
-        self.continue_members(state, paused, decisions, options, events).await
+        let run_id: Arc<str> = Arc::from(paused.run_id.as_str());
+        options.run_id = Some(Arc::clone(&run_id));
+        let mut slot = self.open_slot(&options, &run_id).await?;
+        if let Some(slot) = &slot {
+            // One caller continues a paused run; the leader's continuation is
+            // part of this claim.
+            let claim = slot.store().claim_paused_run(&slot.session.session_id, &run_id).await;
+            let refused = match claim {
+                Ok(Some(_)) => None,
+                Ok(None) => Some(Error::RunClaimed { run_id: run_id.to_string() }),
+                Err(error) => Some(error.into()),
+            };
+            if let Some(error) = refused {
+                slot.release().await;
+                return Err(error);
+            }
+            options.claimed = true;
+        }
+        let state = self.run_state(&options, Arc::clone(&run_id), events.clone(), budget, cancel).await?;
+        let result = self.continue_members(state, paused, decisions, options, events, slot.as_mut()).await;
+        if let Some(slot) = &slot {
+            slot.release().await;
+        }
+        result
+    }
+
+    /// The team's session, leased for this run, when the team keeps sessions.
+    async fn open_slot(&self, options: &RunOptions<D>, run_id: &str) -> Result<Option<SessionSlot>> {
+        let (Some(store), Some(session_id)) = (&self.inner.store, &options.session_id) else { return Ok(None) };
+        let wait = options.session_wait();
+        let slot = SessionSlot::open(Arc::clone(store), session_id, SessionType::Team, Some(self.id()), run_id, wait);
+        Ok(Some(slot.await?))
     }
 
     /// The paused run to continue: the one given, or the one in the store.
@@ -134,6 +168,7 @@ impl<D: Send + Sync + 'static> Team<D> {
         input: RunInput,
         options: RunOptions<D>,
         events: Option<crate::event::EventSink>,
+        slot: Option<&mut SessionSlot>,
     ) -> Result<RunOutput<Value>> {
         let runs = self.inner.members.iter().map(|(member_id, member)| {
             let state = &state;
@@ -183,7 +218,7 @@ impl<D: Send + Sync + 'static> Team<D> {
             ..PausedRun::default()
         };
         if !paused.pending.is_empty() {
-            return self.save_paused(paused, &options).await;
+            return self.save_paused(paused, &options, slot).await;
         }
         self.synthesize(&state, &paused, input, options, events).await
     }
@@ -218,6 +253,7 @@ impl<D: Send + Sync + 'static> Team<D> {
         decisions: Vec<ToolDecision>,
         options: RunOptions<D>,
         events: Option<crate::event::EventSink>,
+        slot: Option<&mut SessionSlot>,
     ) -> Result<RunOutput<Value>> {
         let mut leader_decisions = Vec::new();
         let mut still_pending = Vec::new();
@@ -273,7 +309,7 @@ impl<D: Send + Sync + 'static> Team<D> {
                 }
             }
             if !updated.pending.is_empty() {
-                return self.save_paused(updated, &options).await;
+                return self.save_paused(updated, &options, slot).await;
             }
             let input = RunInput::from(updated.input.clone());
             return self.synthesize(&state, &updated, input, options, events).await;
@@ -284,7 +320,12 @@ impl<D: Send + Sync + 'static> Team<D> {
 
     /// A team run that stays paused outside the leader's loop (a member still
     /// waits, or a broadcast member paused): saved as paused, returned so.
-    async fn save_paused(&self, paused: PausedRun, options: &RunOptions<D>) -> Result<RunOutput<Value>> {
+    async fn save_paused(
+        &self,
+        paused: PausedRun,
+        options: &RunOptions<D>,
+        slot: Option<&mut SessionSlot>,
+    ) -> Result<RunOutput<Value>> {
         let leader = &self.inner.leader;
         let output = RunOutput {
             run_id: paused.run_id.clone(),
@@ -303,12 +344,11 @@ impl<D: Send + Sync + 'static> Team<D> {
             paused: Some(paused),
             ..RunOutput::default()
         };
-        if let (Some(store), Some(session_id)) = (&self.inner.store, &output.session_id) {
-            let mut slot =
-                SessionSlot::open(Arc::clone(store), session_id, crate::session::SessionType::Team, Some(self.id()))
-                    .await?;
+        if let Some(slot) = slot {
             let state = options.session_state.clone().unwrap_or_else(|| slot.session.state.clone());
             let input = output.paused.as_ref().map(|paused| paused.input.clone()).unwrap_or_default();
+            let running = RunOutput { status: RunStatus::Running, paused: None, ..output.clone() };
+            slot.start(&run_record(&running, input.clone(), None)).await?;
             slot.save(&run_record(&output, input, None), state, None).await?;
         }
         Ok(output)

@@ -31,6 +31,41 @@ struct Position {
     trail: Vec<StepOutput>,
 }
 
+/// Before any step: a new run refuses input the store cannot hold and is
+/// recorded as running; a continued one claims its paused record, so only one
+/// caller continues it.
+#[allow(clippy::too_many_arguments)]
+async fn begin<D>(
+    slot: &SessionSlot,
+    continuing: bool,
+    run_id: &str,
+    input: &Value,
+    state: &Map<String, Value>,
+    options: &RunOptions<D>,
+    workflow_id: &str,
+    created_at: i64,
+) -> Result<()> {
+    if continuing {
+        return match slot.store().claim_paused_run(&slot.session.session_id, run_id).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::RunClaimed { run_id: run_id.to_owned() }),
+        };
+    }
+    slot.check_storable(&input.to_text(), state)?;
+    let running = RunOutput {
+        run_id: run_id.to_owned(),
+        session_id: Some(slot.session.session_id.clone()),
+        user_id: options.user_id.clone(),
+        workflow_id: Some(workflow_id.to_owned()),
+        parent_run_id: options.parent_run_id.clone(),
+        status: RunStatus::Running,
+        content: Value::Null,
+        created_at,
+        ..RunOutput::default()
+    };
+    Ok(slot.start(&run_record(&running, input.to_text(), None)).await?)
+}
+
 /// How a run of steps ended.
 enum Control {
     /// Go on with the next step.
@@ -107,9 +142,14 @@ impl<D: Send + Sync + 'static> Workflow<D> {
         let deps = options.deps.take().or_else(|| workflow.deps.clone()).ok_or_else(|| {
             Error::Config("no dependencies: give them to the builder or to the run with .deps()".into())
         })?;
+        let continuing = resume.is_some();
+        let run_id = options.run_id_or_new();
         let mut slot = match (&workflow.store, &options.session_id) {
             (Some(store), Some(session_id)) => {
-                Some(SessionSlot::open(Arc::clone(store), session_id, SessionType::Workflow, Some(&workflow.id)).await?)
+                let (component, wait) = (Some(workflow.id.as_str()), options.session_wait());
+                let open =
+                    SessionSlot::open(Arc::clone(store), session_id, SessionType::Workflow, component, &run_id, wait);
+                Some(open.await?)
             }
             (None, Some(session_id)) => {
                 return Err(Error::Config(format!(
@@ -125,7 +165,14 @@ impl<D: Send + Sync + 'static> Workflow<D> {
             .or_else(|| slot.as_ref().map(|slot| slot.session.state.clone()))
             .unwrap_or_default();
         let user_id = options.user_id.clone().or_else(|| slot.as_ref().and_then(|slot| slot.session.user_id.clone()));
-        let run_id = options.run_id_or_new();
+        let created_at = unix_now();
+        if let Some(slot) = &slot
+            && let Err(error) =
+                begin(slot, continuing, &run_id, &input, &state, &options, &workflow.id, created_at).await
+        {
+            slot.release().await;
+            return Err(error);
+        }
         let mut builder = RunContext::builder(deps, run_id)
             .session_id(options.session_id.as_deref().map(Arc::from))
             .user_id(user_id.as_deref().map(Arc::from))
@@ -151,7 +198,6 @@ impl<D: Send + Sync + 'static> Workflow<D> {
         };
         let name = workflow.name.clone().unwrap_or_else(|| workflow.id.clone());
         flow.emit(None, RunEventKind::WorkflowStarted { workflow_name: name });
-        let created_at = unix_now();
         let result = match resume.take() {
             None => flow.run_steps(&workflow.steps, 0, &[], true, &mut position).await,
             Some(resume) => {
@@ -189,19 +235,25 @@ impl<D: Send + Sync + 'static> Workflow<D> {
             Some(slot) => {
                 let record = run_record(&output, flow.input.to_text(), error);
                 let state = flow.ctx.session_state().clone();
-                slot.save(&record, state, None).await
+                let saved = slot.save(&record, state, None).await;
+                slot.release().await;
+                saved
             }
             None => Ok(()),
         };
         match result {
             Ok(Control::Paused(step)) => {
-                saved?;
+                if let Err(source) = saved {
+                    return Err(Error::Unsaved { output: Box::new(output.map(String::from_value)), source });
+                }
                 let step_index = step.path.last().copied().unwrap_or_default();
                 flow.emit(Some(&step.name), RunEventKind::StepPaused { step_name: step.name.clone(), step_index });
                 Ok(output)
             }
             Ok(_) => {
-                saved?;
+                if let Err(source) = saved {
+                    return Err(Error::Unsaved { output: Box::new(output.map(String::from_value)), source });
+                }
                 flow.emit(None, RunEventKind::WorkflowCompleted { content: output.content.clone() });
                 Ok(output)
             }

@@ -1,19 +1,36 @@
-//! `PostgresStore`: sessions, runs and memories in a shared Postgres database.
+//! `PostgresStore`: sessions, runs and memories in a shared Postgres
+//! database, over TLS when the URL asks for it.
 
-mod memories;
+mod cancel;
 mod schema;
-mod sessions;
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_core::StoreError;
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+
+pub use cancel::RECHECK as POSTGRES_CANCEL_RECHECK;
 
 use crate::codec::{backend, check_identifier};
+use crate::sql::{SqlStore, migrate};
 
 /// How to connect a [`PostgresStore`].
+///
+/// # TLS
+///
+/// Connections use TLS (rustls) as the URL's `sslmode` says, as with
+/// `libpq`: `disable`; `prefer` (the default: TLS when the server offers it,
+/// certificate not checked); `require` (TLS or no connection, certificate
+/// not checked); `verify-ca` (the certificate must chain to a trusted root);
+/// `verify-full` (and name the host). Trusted roots are the Mozilla roots
+/// (`webpki-roots`) plus the PEM file of `sslrootcert` (or
+/// [`ssl_root_cert`](Self::ssl_root_cert)): managed databases whose
+/// certificates come from their own CA (RDS, Cloud SQL, ...) need it for the
+/// `verify-*` modes. `sslcert` / `sslkey` give a client certificate.
 ///
 /// # Example
 ///
@@ -21,7 +38,8 @@ use crate::codec::{backend, check_identifier};
 /// use agent_memory::{PostgresOptions, PostgresStore};
 ///
 /// # async fn connect() -> Result<(), agent_core::StoreError> {
-/// let options = PostgresOptions::new("postgres://agent:agent@127.0.0.1/agents")?.schema("agents")?.max_connections(20);
+/// let url = "postgres://agent:secret@db.example.com/agents?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem";
+/// let options = PostgresOptions::new(url)?.schema("agents")?.max_connections(20);
 /// let store = PostgresStore::connect_with(options).await?;
 /// # Ok(()) }
 /// ```
@@ -35,11 +53,13 @@ pub struct PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// Options for the database at `url` (`postgres://user:password@host/database`).
+    /// Options for the database at `url` (`postgres://user:password@host/database`,
+    /// with parameters such as `?sslmode=verify-full&sslrootcert=ca.pem`).
     ///
     /// # Errors
     ///
-    /// [`StoreError::Invalid`] when the URL cannot be parsed.
+    /// [`StoreError::Invalid`] when the URL cannot be parsed (an unknown
+    /// `sslmode` included).
     pub fn new(url: &str) -> Result<Self, StoreError> {
         let connect =
             PgConnectOptions::from_str(url).map_err(|err| StoreError::Invalid(format!("bad Postgres URL: {err}")))?;
@@ -81,6 +101,26 @@ impl PostgresOptions {
         self.migrate = yes;
         self
     }
+
+    /// Sets the TLS mode, overriding the URL's `sslmode` (see [TLS](Self#tls)).
+    #[must_use]
+    pub fn ssl_mode(mut self, mode: PgSslMode) -> Self {
+        self.connect = self.connect.ssl_mode(mode);
+        self
+    }
+
+    /// Trusts the CA certificates of this PEM file too, overriding the URL's
+    /// `sslrootcert` (read when connecting).
+    #[must_use]
+    pub fn ssl_root_cert(mut self, path: impl AsRef<Path>) -> Self {
+        self.connect = self.connect.ssl_root_cert(path.as_ref());
+        self
+    }
+
+    /// The connection options these options were built into.
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.connect
+    }
 }
 
 /// Sessions, runs and user memories in Postgres, for deployments where many
@@ -88,14 +128,15 @@ impl PostgresOptions {
 ///
 /// Queries go through a connection pool; each `save_run` is one transaction,
 /// and migrations take an advisory lock so processes starting together
-/// migrate once. Cloning shares the pool.
-#[derive(Clone, Debug)]
-pub struct PostgresStore {
-    pool: PgPool,
-    schema: Option<String>,
-}
+/// migrate once. Session leases expire by the database's clock;
+/// `wait_cancel` is woken through `LISTEN`/`NOTIFY` (one listening
+/// connection per store while anyone waits) and checks at least every
+/// [`POSTGRES_CANCEL_RECHECK`]. Text with NUL characters is refused
+/// ([`check_storable`](agent_core::SessionStore::check_storable)): Postgres
+/// cannot store it. Cloning shares the pool.
+pub type PostgresStore = SqlStore<Postgres>;
 
-impl PostgresStore {
+impl SqlStore<Postgres> {
     /// Connects to the database at `url` and migrates it.
     ///
     /// # Errors
@@ -119,11 +160,12 @@ impl PostgresStore {
             .connect_with(options.connect)
             .await
             .map_err(backend)?;
-        let store = Self { pool, schema: options.schema };
+        let cancel = Arc::new(cancel::CancelHub::new(pool.clone()));
+        let store = Self { pool, schema: options.schema, cancel };
         if options.migrate {
             store.migrate().await?;
         } else {
-            schema::check(schema::version(&store.pool).await?)?;
+            migrate::check(migrate::version(&store.pool, &schema::SCHEMA).await?)?;
         }
         Ok(store)
     }
@@ -135,7 +177,12 @@ impl PostgresStore {
     /// [`StoreError::SchemaTooNew`] when a newer build migrated the
     /// database; a backend error (nothing is applied then).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        schema::migrate(&self.pool, self.schema.as_deref()).await
+        let mut prelude = vec![schema::MIGRATION_LOCK.to_owned()];
+        if let Some(schema) = &self.schema {
+            // `schema` was checked to be a plain identifier when the options were made.
+            prelude.push(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""));
+        }
+        migrate::migrate(&self.pool, &schema::SCHEMA, "BEGIN", &prelude).await
     }
 
     /// The schema version of the database (0 before the first migration).
@@ -144,17 +191,6 @@ impl PostgresStore {
     ///
     /// A backend error.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        schema::version(&self.pool).await
-    }
-
-    /// The connection pool, for queries of your own (the tables are
-    /// `agent_sessions`, `agent_runs`, `agent_memories`).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Closes the pool, waiting for connections in use to be returned.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        migrate::version(&self.pool, &schema::SCHEMA).await
     }
 }

@@ -1,18 +1,21 @@
 //! `SqliteStore`: sessions, runs and memories in an embedded SQLite database.
 
-mod memories;
 mod schema;
-mod sessions;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_core::StoreError;
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::codec::backend;
+use crate::sql::{Polling, SqlStore, migrate};
+
+/// How often a SQLite store's `wait_cancel` checks for a cancel request.
+pub const SQLITE_CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// How to open a [`SqliteStore`].
 ///
@@ -104,8 +107,9 @@ impl SqliteOptions {
 ///
 /// The database runs in WAL mode with `synchronous = NORMAL`, foreign keys on
 /// and a busy timeout, so several tasks, and several stores on one file,
-/// write without losing data. Each `save_run` is one transaction. Cloning
-/// shares the pool.
+/// write without losing data. Each `save_run` is one transaction. Session
+/// leases expire by the database's clock; `wait_cancel` polls every
+/// [`SQLITE_CANCEL_POLL`]. Cloning shares the pool.
 ///
 /// # Example
 ///
@@ -121,12 +125,9 @@ impl SqliteOptions {
 /// # Ok::<_, agent_core::StoreError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) a database file and migrates it.
     ///
     /// # Errors
@@ -169,11 +170,11 @@ impl SqliteStore {
             pool.max_connections(options.max_connections)
         };
         let pool = pool.connect_with(options.connect).await.map_err(backend)?;
-        let store = Self { pool };
+        let store = Self { pool, schema: None, cancel: Arc::new(Polling { interval: SQLITE_CANCEL_POLL }) };
         if options.migrate {
             store.migrate().await?;
         } else {
-            schema::check(schema::version(&store.pool).await?)?;
+            migrate::check(migrate::version(&store.pool, &schema::SCHEMA).await?)?;
         }
         Ok(store)
     }
@@ -185,7 +186,7 @@ impl SqliteStore {
     /// [`StoreError::SchemaTooNew`] when a newer build migrated the
     /// database; a backend error (nothing is applied then).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        schema::migrate(&self.pool).await
+        migrate::migrate(&self.pool, &schema::SCHEMA, <Sqlite as crate::sql::Dialect>::BEGIN_WRITE, &[]).await
     }
 
     /// The schema version of the database (0 before the first migration).
@@ -194,17 +195,6 @@ impl SqliteStore {
     ///
     /// A backend error.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        schema::version(&self.pool).await
-    }
-
-    /// The connection pool, for queries of your own (the tables are
-    /// `agent_sessions`, `agent_runs`, `agent_memories`).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Closes the pool, waiting for connections in use to be returned.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        migrate::version(&self.pool, &schema::SCHEMA).await
     }
 }

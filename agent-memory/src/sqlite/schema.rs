@@ -1,137 +1,119 @@
-//! The SQLite schema, its versioned migrations and the migration runner.
+//! The SQLite schema (its versioned migrations) and the SQL SQLite writes
+//! differently (its [`Dialect`]).
 
-use agent_core::StoreError;
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
+use sqlx::sqlite::SqliteQueryResult;
 
-use crate::SCHEMA_VERSION;
-use crate::codec::backend;
+use crate::sql::Dialect;
+use crate::sql::migrate::{Migration, Schema};
 
-/// One schema version: the statements that take the previous version to it.
-struct Migration {
-    version: i64,
-    description: &'static str,
-    statements: &'static [&'static str],
+impl Dialect for Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // SQLite compares text byte by byte (BINARY) already.
+    const BYTE_ORDER: &'static str = "";
+    // The topics of a row as a JSON array, `[]` when the column is not one
+    // (a corrupt row must not break topic queries over the others).
+    const TOPICS_ANY_OPEN: &'static str = " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(topics) \
+         AND json_type(topics) = 'array' THEN topics ELSE '[]' END) WHERE json_each.value IN (";
+    const TOPICS_ANY_CLOSE: &'static str = "))";
+    const MEMORY_TOPICS: &'static str = "SELECT DISTINCT CAST(json_each.value AS TEXT) AS topic \
+         FROM agent_memories, json_each(CASE WHEN json_valid(topics) AND json_type(topics) = 'array' \
+         THEN topics ELSE '[]' END) WHERE ($1 IS NULL OR user_id = $1) AND json_each.type = 'text' ORDER BY topic";
+    const NOW_MS: &'static str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+    const NOTIFY_CANCEL: Option<&'static str> = None;
+    const REFUSES_NUL: bool = false;
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-/// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`].
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "sessions, runs and user memories",
-    statements: &[
-        "CREATE TABLE agent_sessions (
-            session_id    TEXT PRIMARY KEY NOT NULL,
-            session_type  TEXT NOT NULL,
-            component_id  TEXT,
-            user_id       TEXT,
-            session_name  TEXT,
-            session_state TEXT NOT NULL DEFAULT '{}',
-            summary       TEXT,
-            metrics       TEXT NOT NULL DEFAULT 'null',
-            created_at    INTEGER NOT NULL,
-            updated_at    INTEGER NOT NULL
-        )",
-        "CREATE INDEX agent_sessions_type ON agent_sessions (session_type, updated_at)",
-        "CREATE INDEX agent_sessions_component ON agent_sessions (component_id, updated_at)",
-        "CREATE INDEX agent_sessions_user ON agent_sessions (user_id, updated_at)",
-        "CREATE INDEX agent_sessions_updated ON agent_sessions (updated_at)",
-        "CREATE INDEX agent_sessions_created ON agent_sessions (created_at)",
-        // `seq` (the rowid) keeps the order runs were first saved in; a
-        // replaced run keeps its place.
-        "CREATE TABLE agent_runs (
-            seq           INTEGER PRIMARY KEY,
-            session_id    TEXT NOT NULL REFERENCES agent_sessions (session_id) ON DELETE CASCADE,
-            run_id        TEXT NOT NULL,
-            parent_run_id TEXT,
-            component_id  TEXT,
-            user_id       TEXT,
-            status        TEXT NOT NULL,
-            input         TEXT NOT NULL,
-            output        TEXT,
-            messages      TEXT NOT NULL,
-            events        TEXT NOT NULL DEFAULT '[]',
-            metrics       TEXT NOT NULL DEFAULT 'null',
-            paused        TEXT,
-            error         TEXT,
-            created_at    INTEGER NOT NULL,
-            updated_at    INTEGER NOT NULL,
-            UNIQUE (session_id, run_id)
-        )",
-        "CREATE INDEX agent_runs_status ON agent_runs (status)",
-        "CREATE TABLE agent_memories (
-            memory_id  TEXT PRIMARY KEY NOT NULL,
-            memory     TEXT NOT NULL,
-            topics     TEXT NOT NULL DEFAULT '[]',
-            user_id    TEXT,
-            agent_id   TEXT,
-            team_id    TEXT,
-            input      TEXT,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
-        )",
-        "CREATE INDEX agent_memories_user ON agent_memories (user_id, updated_at)",
-        "CREATE INDEX agent_memories_agent ON agent_memories (agent_id)",
-        "CREATE INDEX agent_memories_team ON agent_memories (team_id)",
-        "CREATE INDEX agent_memories_updated ON agent_memories (updated_at)",
-    ],
-}];
+pub(super) const SCHEMA: Schema = Schema {
+    migrations: MIGRATIONS,
+    create_version_table: "CREATE TABLE IF NOT EXISTS agent_schema_version (
+        version     INTEGER PRIMARY KEY NOT NULL,
+        description TEXT NOT NULL,
+        applied_at  INTEGER NOT NULL
+    )",
+    version_table_exists: "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'agent_schema_version'",
+    backend: "sqlite",
+};
 
-const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS agent_schema_version (
-    version     INTEGER PRIMARY KEY NOT NULL,
-    description TEXT NOT NULL,
-    applied_at  INTEGER NOT NULL
-)";
-
-/// The schema version of the database: 0 when it has none yet.
-pub(super) async fn version(pool: &SqlitePool) -> Result<i64, StoreError> {
-    let exists: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'agent_schema_version'")
-            .fetch_one(pool)
-            .await
-            .map_err(backend)?;
-    if exists == 0 {
-        return Ok(0);
-    }
-    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM agent_schema_version")
-        .fetch_one(pool)
-        .await
-        .map_err(backend)
-}
-
-/// Refuses a database written by a newer build.
-pub(super) fn check(found: i64) -> Result<(), StoreError> {
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
-    }
-    Ok(())
-}
-
-/// Applies the missing migrations in one write transaction (concurrent
-/// migrators wait for each other); returns how many were applied.
-pub(super) async fn migrate(pool: &SqlitePool) -> Result<usize, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    sqlx::query(CREATE_VERSION_TABLE).execute(&mut *tx).await.map_err(backend)?;
-    let found: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM agent_schema_version")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-    check(found)?;
-    let mut applied = 0;
-    for migration in MIGRATIONS.iter().filter(|migration| migration.version > found) {
-        for statement in migration.statements {
-            sqlx::query(*statement).execute(&mut *tx).await.map_err(backend)?;
-        }
-        sqlx::query("INSERT INTO agent_schema_version (version, description, applied_at) VALUES (?, ?, ?)")
-            .bind(migration.version)
-            .bind(migration.description)
-            .bind(agent_core::support::unix_now())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        applied += 1;
-    }
-    tx.commit().await.map_err(backend)?;
-    if applied > 0 {
-        tracing::info!(applied, version = SCHEMA_VERSION, "migrated the SQLite schema");
-    }
-    Ok(applied)
-}
+/// Every migration, oldest first; the last one's version is [`SCHEMA_VERSION`](crate::SCHEMA_VERSION).
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "sessions, runs and user memories",
+        statements: &[
+            "CREATE TABLE agent_sessions (
+                session_id    TEXT PRIMARY KEY NOT NULL,
+                session_type  TEXT NOT NULL,
+                component_id  TEXT,
+                user_id       TEXT,
+                session_name  TEXT,
+                session_state TEXT NOT NULL DEFAULT '{}',
+                summary       TEXT,
+                metrics       TEXT NOT NULL DEFAULT 'null',
+                created_at    INTEGER NOT NULL,
+                updated_at    INTEGER NOT NULL
+            )",
+            "CREATE INDEX agent_sessions_type ON agent_sessions (session_type, updated_at)",
+            "CREATE INDEX agent_sessions_component ON agent_sessions (component_id, updated_at)",
+            "CREATE INDEX agent_sessions_user ON agent_sessions (user_id, updated_at)",
+            "CREATE INDEX agent_sessions_updated ON agent_sessions (updated_at)",
+            "CREATE INDEX agent_sessions_created ON agent_sessions (created_at)",
+            // `seq` (the rowid) keeps the order runs were first saved in; a
+            // replaced run keeps its place.
+            "CREATE TABLE agent_runs (
+                seq           INTEGER PRIMARY KEY,
+                session_id    TEXT NOT NULL REFERENCES agent_sessions (session_id) ON DELETE CASCADE,
+                run_id        TEXT NOT NULL,
+                parent_run_id TEXT,
+                component_id  TEXT,
+                user_id       TEXT,
+                status        TEXT NOT NULL,
+                input         TEXT NOT NULL,
+                output        TEXT,
+                messages      TEXT NOT NULL,
+                events        TEXT NOT NULL DEFAULT '[]',
+                metrics       TEXT NOT NULL DEFAULT 'null',
+                paused        TEXT,
+                error         TEXT,
+                created_at    INTEGER NOT NULL,
+                updated_at    INTEGER NOT NULL,
+                UNIQUE (session_id, run_id)
+            )",
+            "CREATE INDEX agent_runs_status ON agent_runs (status)",
+            "CREATE TABLE agent_memories (
+                memory_id  TEXT PRIMARY KEY NOT NULL,
+                memory     TEXT NOT NULL,
+                topics     TEXT NOT NULL DEFAULT '[]',
+                user_id    TEXT,
+                agent_id   TEXT,
+                team_id    TEXT,
+                input      TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            )",
+            "CREATE INDEX agent_memories_user ON agent_memories (user_id, updated_at)",
+            "CREATE INDEX agent_memories_agent ON agent_memories (agent_id)",
+            "CREATE INDEX agent_memories_team ON agent_memories (team_id)",
+            "CREATE INDEX agent_memories_updated ON agent_memories (updated_at)",
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "session leases, cancel requests, runs by id",
+        statements: &[
+            // Unix milliseconds of the request; NULL when none was made.
+            "ALTER TABLE agent_runs ADD COLUMN cancel_requested_at INTEGER",
+            "CREATE INDEX agent_runs_run_id ON agent_runs (run_id)",
+            // No foreign key: a run takes the lease before its session exists.
+            "CREATE TABLE agent_session_leases (
+                session_id TEXT PRIMARY KEY NOT NULL,
+                holder     TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            )",
+        ],
+    },
+];

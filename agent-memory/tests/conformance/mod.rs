@@ -3,7 +3,9 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod cancel;
 pub mod memories;
+pub mod runs;
 pub mod sessions;
 pub mod sql;
 
@@ -76,6 +78,18 @@ macro_rules! all_backend_tests {
             sessions::runs_keep_first_save_order,
             sessions::paused_run_roundtrip,
             sessions::concurrent_runs_keep_every_message,
+            runs::start_run_creates_only_missing_sessions,
+            runs::save_run_writes_only_what_the_run_owns,
+            runs::save_run_never_recreates_a_deleted_session,
+            runs::leases_have_one_holder_at_a_time,
+            runs::hundred_runs_under_the_lease_count_to_100,
+            runs::a_paused_run_is_claimed_once,
+            runs::concurrent_claims_have_one_winner,
+            cancel::find_run_by_id_alone,
+            cancel::cancel_requests_reach_running_runs,
+            cancel::a_cancel_wakes_a_waiting_run,
+            cancel::abandoned_runs_fail_with_every_call_answered,
+            cancel::unstorable_input_is_refused_up_front,
             memories::memory_roundtrip,
             memories::list_memories_filters,
             memories::list_memories_sorts_and_pages,
@@ -99,6 +113,9 @@ macro_rules! sql_backend_tests {
             sql::newer_schema_is_refused,
             sql::two_instances_keep_every_run,
             sql::paused_run_survives_reopen,
+            sql::two_instances_count_to_100_under_the_lease,
+            sql::two_instances_claim_a_paused_run_once,
+            sql::a_cancel_lands_in_another_instance,
         );
     };
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use agent_core::{
     ContentBlock, MediaSource, Message, PausedRun, PendingKind, PendingToolCall, Role, RunRecord, RunStatus, Session,
-    SessionQuery, SessionSort, SessionSummary, SessionType, SortOrder, ToolResultContent, Usage,
+    SessionQuery, SessionSort, SessionStore, SessionSummary, SessionType, SortOrder, ToolResultContent, Usage,
 };
 use serde_json::json;
 
@@ -127,6 +127,14 @@ pub fn paused_run(session_id: &str, run_id: &str) -> RunRecord {
     }
 }
 
+/// Records a run the way an agent does: started as running (creating the
+/// session when it is new), then saved as it ended.
+pub async fn record_run(store: &dyn SessionStore, session: &Session, run: &RunRecord) {
+    let started = RunRecord { status: RunStatus::Running, output: None, paused: None, error: None, ..run.clone() };
+    store.start_run(session, &started).await.unwrap();
+    store.save_run(session, run).await.unwrap();
+}
+
 fn ids(sessions: &[Session]) -> Vec<&str> {
     sessions.iter().map(|session| session.session_id.as_str()).collect()
 }
@@ -154,7 +162,7 @@ pub async fn session_roundtrip(stores: &Stores) {
 pub async fn upsert_session_keeps_runs(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("s-keep");
-    store.save_run(&session, &full_run("s-keep", "r-1")).await.unwrap();
+    record_run(store, &session, &full_run("s-keep", "r-1")).await;
     store.upsert_session(&Session { session_name: Some("new name".into()), ..session }).await.unwrap();
     assert_eq!(store.runs("s-keep", None).await.unwrap().len(), 1);
 }
@@ -162,8 +170,8 @@ pub async fn upsert_session_keeps_runs(stores: &Stores) {
 pub async fn delete_session_removes_runs(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("s-del");
-    store.save_run(&session, &full_run("s-del", "r-1")).await.unwrap();
-    store.save_run(&full_session("s-other"), &full_run("s-other", "r-1")).await.unwrap();
+    record_run(store, &session, &full_run("s-del", "r-1")).await;
+    record_run(store, &full_session("s-other"), &full_run("s-other", "r-1")).await;
     assert!(store.delete_session("s-del").await.unwrap());
     assert!(!store.delete_session("s-del").await.unwrap());
     assert_eq!(store.session("s-del").await.unwrap(), None);
@@ -278,8 +286,8 @@ pub async fn save_run_roundtrip(stores: &Stores) {
     failed.status = RunStatus::Error;
     failed.output = None;
     failed.error = Some("model error: overloaded".into());
-    store.save_run(&session, &full_run("s-run", "r-1")).await.unwrap();
-    store.save_run(&session, &failed).await.unwrap();
+    record_run(store, &session, &full_run("s-run", "r-1")).await;
+    record_run(store, &session, &failed).await;
 
     assert_eq!(store.run("s-run", "r-1").await.unwrap(), Some(full_run("s-run", "r-1")));
     assert_eq!(store.run("s-run", "r-2").await.unwrap(), Some(failed.clone()));
@@ -295,11 +303,11 @@ pub async fn save_run_roundtrip(stores: &Stores) {
 pub async fn save_run_updates_session(stores: &Stores) {
     let store = &*stores.sessions;
     let mut session = Session::new("s-state", SessionType::Agent);
-    store.save_run(&session, &full_run("s-state", "r-1")).await.unwrap();
+    record_run(store, &session, &full_run("s-state", "r-1")).await;
     session.state.insert("counter".into(), json!(2));
     session.summary = Some(SessionSummary { summary: "two runs".into(), topics: vec![], updated_at: 5 });
     session.updated_at += 1;
-    store.save_run(&session, &full_run("s-state", "r-2")).await.unwrap();
+    record_run(store, &session, &full_run("s-state", "r-2")).await;
     assert_eq!(store.session("s-state").await.unwrap(), Some(session));
 }
 
@@ -307,7 +315,7 @@ pub async fn runs_keep_first_save_order(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("s-order");
     for run_id in ["r-c", "r-a", "r-b", "r-d"] {
-        store.save_run(&session, &full_run("s-order", run_id)).await.unwrap();
+        record_run(store, &session, &full_run("s-order", run_id)).await;
     }
     // Replacing a run keeps its place.
     let mut replaced = full_run("s-order", "r-a");
@@ -325,7 +333,7 @@ pub async fn paused_run_roundtrip(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("s-paused");
     let paused = paused_run("s-paused", "r-paused");
-    store.save_run(&session, &paused).await.unwrap();
+    record_run(store, &session, &paused).await;
     let loaded = store.run("s-paused", "r-paused").await.unwrap().unwrap();
     assert_eq!(loaded, paused);
     assert_eq!(loaded.paused.unwrap().pending()[0].kind, PendingKind::Confirmation);
@@ -348,7 +356,7 @@ pub async fn concurrent_runs_keep_every_message(stores: &Stores) {
 }
 
 /// Saves `count` runs to one session from as many tasks, spread over `stores`.
-pub async fn save_concurrently(stores: &[Arc<dyn agent_core::SessionStore>], session_id: &str, count: usize) {
+pub async fn save_concurrently(stores: &[Arc<dyn SessionStore>], session_id: &str, count: usize) {
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..count {
         let store = Arc::clone(&stores[index % stores.len()]);
@@ -365,7 +373,7 @@ pub async fn save_concurrently(stores: &[Arc<dyn agent_core::SessionStore>], ses
                 ..RunRecord::default()
             };
             session.updated_at = index as i64;
-            store.save_run(&session, &run).await.unwrap();
+            record_run(&*store, &session, &run).await;
         });
     }
     while let Some(joined) = tasks.join_next().await {

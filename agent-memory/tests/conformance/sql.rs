@@ -7,8 +7,10 @@ use agent_core::memory::MemoryQuery;
 use agent_core::{SessionQuery, StoreError};
 
 use super::Stores;
+use super::cancel::cancel_lands_across;
 use super::memories::memory;
-use super::sessions::{assert_concurrent_runs, full_run, full_session, paused_run, save_concurrently};
+use super::runs::{claim_concurrently, count_under_the_lease};
+use super::sessions::{assert_concurrent_runs, full_run, full_session, paused_run, record_run, save_concurrently};
 
 fn assert_corrupt(err: StoreError, what: &str, id: &str) {
     match err {
@@ -40,7 +42,7 @@ pub async fn corrupt_run_rows(stores: &Stores) {
     let store = &*stores.sessions;
     let session = full_session("c-runs");
     for run_id in ["r-1", "r-2", "r-3", "r-4"] {
-        store.save_run(&session, &full_run("c-runs", run_id)).await.unwrap();
+        record_run(store, &session, &full_run("c-runs", run_id)).await;
     }
     let raw = stores.raw();
     raw("UPDATE agent_runs SET status = 'exploded' WHERE run_id = 'r-2'".into()).await;
@@ -98,7 +100,25 @@ pub async fn two_instances_keep_every_run(stores: &Stores) {
 
 pub async fn paused_run_survives_reopen(stores: &Stores) {
     let paused = paused_run("s-reopen", "r-1");
-    stores.sessions.save_run(&full_session("s-reopen"), &paused).await.unwrap();
+    record_run(&*stores.sessions, &full_session("s-reopen"), &paused).await;
     let reopened = stores.reopen().await.unwrap();
     assert_eq!(reopened.sessions.run("s-reopen", "r-1").await.unwrap(), Some(paused));
+}
+
+/// The counter test with the tasks spread over two store instances, as two processes.
+pub async fn two_instances_count_to_100_under_the_lease(stores: &Stores) {
+    let second = stores.reopen().await.unwrap();
+    count_under_the_lease(&[Arc::clone(&stores.sessions), Arc::clone(&second.sessions)], "s-two-counter", 100).await;
+}
+
+pub async fn two_instances_claim_a_paused_run_once(stores: &Stores) {
+    let second = stores.reopen().await.unwrap();
+    claim_concurrently(&[Arc::clone(&stores.sessions), Arc::clone(&second.sessions)], 20).await;
+}
+
+/// A cancel requested through one instance reaches a run waiting in another.
+pub async fn a_cancel_lands_in_another_instance(stores: &Stores) {
+    let second = stores.reopen().await.unwrap();
+    let took = cancel_lands_across(Arc::clone(&stores.sessions), Arc::clone(&second.sessions)).await;
+    println!("cancel landed in {took:?} (across store instances)");
 }

@@ -1,0 +1,119 @@
+//! `SqlStore<DB>`: the session and memory stores written once over sqlx,
+//! with the few pieces of SQL that differ per backend in a [`Dialect`].
+//!
+//! Queries use `$n` placeholders (SQLite accepts them too) and bind JSON
+//! through [`sqlx::types::Json`], which is `TEXT` on SQLite and `JSONB` on
+//! Postgres, so nearly every statement is the same text on both.
+
+mod cancel;
+mod memories;
+pub(crate) mod migrate;
+mod runs;
+mod sessions;
+
+use std::fmt;
+use std::sync::Arc;
+
+use agent_core::StoreError;
+use serde_json::Value;
+use sqlx::{Database, Pool};
+
+pub(crate) use cancel::{CancelSignal, CancelWatch, Polling};
+
+/// The SQL one backend writes differently. Implemented for [`sqlx::Sqlite`]
+/// and [`sqlx::Postgres`] only (sealed).
+pub trait Dialect: Database + sealed::Sealed {
+    /// Starts a transaction that will write (SQLite takes the write lock up
+    /// front, so concurrent writers queue on the busy timeout instead of
+    /// failing to upgrade a read lock).
+    const BEGIN_WRITE: &'static str;
+    /// Appended to a text sort key so text sorts by code point, as Rust strings do.
+    const BYTE_ORDER: &'static str;
+    /// Opens the "topics has any of" filter of a memory query; the topics
+    /// follow as binds separated by `, `, then [`TOPICS_ANY_CLOSE`](Self::TOPICS_ANY_CLOSE).
+    const TOPICS_ANY_OPEN: &'static str;
+    /// Closes [`TOPICS_ANY_OPEN`](Self::TOPICS_ANY_OPEN).
+    const TOPICS_ANY_CLOSE: &'static str;
+    /// The distinct topics of the memories, sorted; `$1` is the user or `NULL`.
+    const MEMORY_TOPICS: &'static str;
+    /// The database's clock in unix milliseconds, the clock leases expire by.
+    const NOW_MS: &'static str;
+    /// Run after a cancel request is recorded, with the run id as `$1`.
+    const NOTIFY_CANCEL: Option<&'static str>;
+    /// Whether text and JSON strings holding NUL characters are refused.
+    const REFUSES_NUL: bool;
+
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+mod sealed {
+    /// Keeps [`Dialect`](super::Dialect) to the backends of this crate.
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+}
+
+/// Sessions, runs and user memories in a SQL database: [`SqliteStore`](crate::SqliteStore)
+/// (`SqlStore<Sqlite>`) or [`PostgresStore`](crate::PostgresStore)
+/// (`SqlStore<Postgres>`). Both implement [`agent_core::SessionStore`] and
+/// [`agent_core::memory::MemoryStore`] with the same code; see each alias for
+/// how to open one. Cloning shares the pool.
+pub struct SqlStore<DB: Dialect> {
+    pub(crate) pool: Pool<DB>,
+    /// The Postgres schema the tables are in, when one was chosen.
+    pub(crate) schema: Option<String>,
+    pub(crate) cancel: Arc<dyn CancelSignal>,
+}
+
+impl<DB: Dialect> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), schema: self.schema.clone(), cancel: Arc::clone(&self.cancel) }
+    }
+}
+
+impl<DB: Dialect> fmt::Debug for SqlStore<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &DB::NAME).field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB> {
+    /// The connection pool, for queries of your own (the tables are
+    /// `agent_sessions`, `agent_runs`, `agent_memories`, `agent_session_leases`).
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Refuses text the backend cannot keep.
+pub(crate) fn check_text<DB: Dialect>(what: &str, text: &str) -> Result<(), StoreError> {
+    if DB::REFUSES_NUL && text.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "{what} contains a NUL character (U+0000), which {} cannot store; remove it",
+            DB::NAME
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses JSON the backend cannot keep: a NUL in any string or key.
+pub(crate) fn check_json<DB: Dialect>(what: &str, value: &Value) -> Result<(), StoreError> {
+    if !DB::REFUSES_NUL {
+        return Ok(());
+    }
+    match value {
+        Value::String(text) => check_text::<DB>(what, text),
+        Value::Array(items) => items.iter().try_for_each(|item| check_json::<DB>(what, item)),
+        Value::Object(map) => map.iter().try_for_each(|(key, value)| {
+            check_text::<DB>(what, key)?;
+            check_json::<DB>(what, value)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
