@@ -9,7 +9,21 @@
 //! - [`SqliteStore`]: an embedded database file, the zero-setup default (WAL
 //!   mode, a busy timeout, foreign keys, a connection pool).
 //! - [`PostgresStore`]: for deployments where many server processes share one
-//!   database, through a connection pool.
+//!   database, through a connection pool, over TLS when the URL's `sslmode`
+//!   asks for it ([`PostgresOptions`]).
+//!
+//! Both are [`SqlStore`]: the store is written once over sqlx, and a small
+//! [`Dialect`] holds the SQL each backend writes differently.
+//!
+//! # Runs across processes
+//!
+//! Processes sharing a database coordinate through it: a session lease
+//! serializes runs on a session (so concurrent runs lose no update), a run is
+//! recorded `running` when it starts and found by id from anywhere, a paused
+//! run is claimed by one process only, a cancel request reaches the process
+//! running the run (Postgres `LISTEN`/`NOTIFY`, SQLite polling), and runs
+//! left running by a process that died are failed once its lease expired.
+//! See [`agent_core::SessionStore`].
 //!
 //! Both keep a versioned schema ([`SCHEMA_VERSION`]) in the
 //! `agent_schema_version` table and migrate it when opened (or on request

@@ -58,3 +58,15 @@ async fn in_memory_indexes_follow_writes_from_other_processes() {
     assert!(writer.delete(&item.id).await.unwrap());
     assert!(reader.search(&query).await.unwrap().is_empty(), "a foreign delete is seen");
 }
+
+#[tokio::test]
+async fn opening_recovers_items_a_stopped_process_left_processing() {
+    use agent_memory::knowledge::{ContentStatus, KnowledgeStore};
+
+    let Some((store, prefix)) = connect().await else { return };
+    let stale = knowledge_suite::interrupted_item("stale.txt", agent_core::support::unix_now() - 3_600);
+    assert!(store.insert_content(&stale).await.unwrap().is_none());
+    let reopened = PostgresKnowledge::with_pool(store.pool().clone(), &prefix).await.unwrap();
+    let item = reopened.content(&stale.id).await.unwrap().unwrap();
+    assert_eq!(item.status, ContentStatus::Failed, "{}", item.status_message);
+}

@@ -61,3 +61,19 @@ async fn two_prefixes_in_one_database_are_separate() {
     assert!(second.search(&query).await.unwrap().is_empty());
     assert!(SqliteKnowledge::with_pool(pool, "bad prefix;", IndexKind::Exact).await.is_err());
 }
+
+#[tokio::test]
+async fn opening_recovers_items_a_stopped_process_left_processing() {
+    use agent_memory::knowledge::{ContentStatus, KnowledgeStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kb.db");
+    let store = SqliteKnowledge::open(&path).await.unwrap();
+    let stale = knowledge_suite::interrupted_item("stale.txt", agent_core::support::unix_now() - 3_600);
+    assert!(store.insert_content(&stale).await.unwrap().is_none());
+    store.pool().close().await;
+    // The process "crashed" with the item processing; the next one opens the file.
+    let reopened = SqliteKnowledge::open(&path).await.unwrap();
+    let item = reopened.content(&stale.id).await.unwrap().unwrap();
+    assert_eq!(item.status, ContentStatus::Failed, "{}", item.status_message);
+}

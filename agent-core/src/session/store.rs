@@ -193,7 +193,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// made before the call. Meant to be raced against the run: it is
     /// cancel-safe, and dropping it stops the wait. Backends notice a request
     /// made by another process within a bounded time (Postgres at once
-    /// through `LISTEN`/`NOTIFY`, others by polling every 100 ms).
+    /// through `LISTEN`/`NOTIFY`, SQLite by polling every 100 ms; the
+    /// in-memory store at once).
     ///
     /// # Errors
     ///

@@ -106,7 +106,7 @@ impl KnowledgeBase {
     /// A store error. Problems with the content itself are never errors
     /// here: they end as the item's `failed` status.
     pub async fn add(&self, input: ContentInput) -> Result<Content, KnowledgeError> {
-        let Prepared { mut content, raw, text_default } = prepare(input).await;
+        let Prepared { mut content, raw, text_default } = prepare(input, self.inner.max_bytes).await;
         if let Some(existing) = self.inner.store.insert_content(&content).await? {
             if existing.status != ContentStatus::Failed || self.inner.is_in_flight(Some(&existing.id)) {
                 return Ok(existing);
@@ -142,7 +142,7 @@ impl KnowledgeBase {
     pub async fn replace(&self, id: &str, input: ContentInput) -> Result<Content, KnowledgeError> {
         let existing = self.inner.store.content(id).await?.ok_or_else(|| not_found(id))?;
         let keep_name = input.name.is_none();
-        let Prepared { mut content, raw, text_default } = prepare(input).await;
+        let Prepared { mut content, raw, text_default } = prepare(input, self.inner.max_bytes).await;
         content.id = existing.id.clone();
         content.created_at = existing.created_at;
         if keep_name {
@@ -261,6 +261,19 @@ impl KnowledgeBase {
         self.inner.store.delete_content(id).await
     }
 
+    /// Marks failed the items a stopped process left `processing` (no
+    /// heartbeat for 90 s), removing their chunks, so they can be added
+    /// again; returns how many. Stores do it when they are opened; a
+    /// long-running process sharing the database with others may call it
+    /// from time to time.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub async fn recover_interrupted(&self) -> Result<u64, KnowledgeError> {
+        ingest::recover_interrupted(self.inner.store.as_ref()).await
+    }
+
     /// The sources content can be added from.
     pub fn sources(&self) -> &[Source] {
         &self.inner.sources
@@ -293,14 +306,20 @@ impl KnowledgeBase {
     /// # Errors
     ///
     /// [`StoreError::NotFound`] for an unknown source, [`KnowledgeError::Invalid`]
-    /// for a key outside it, or a store error.
+    /// for a key outside it (symbolic links included), or a store error.
+    /// Files that are not regular files (a FIFO, a folder) or are larger
+    /// than `max_bytes` end as `failed` items.
     pub async fn add_from_source(
         &self,
         source_id: &str,
         key: &str,
         metadata: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Content, KnowledgeError> {
-        let path = self.source(source_id)?.path_of(key)?;
+        let source = self.source(source_id)?.clone();
+        let owned_key = key.to_owned();
+        let path = tokio::task::spawn_blocking(move || source.resolve(&owned_key))
+            .await
+            .map_err(|err| KnowledgeError::Read(format!("resolving the key stopped unexpectedly: {err}")))??;
         let input =
             ContentInput::file(path).name(key.trim_start_matches('/')).metadata(metadata).meta("source_id", source_id);
         self.add(input).await

@@ -93,7 +93,8 @@ impl KnowledgeBaseBuilder {
         self
     }
 
-    /// Largest remote document fetched, in bytes (default 50 MiB).
+    /// Largest file read or remote document fetched, in bytes (default 50 MiB);
+    /// larger content fails.
     pub fn max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
         self

@@ -110,8 +110,14 @@ impl Chunking {
         let text = document.text.as_str();
         let pieces: Vec<(usize, &str)> = match self {
             Self::FixedSize { .. } => fixed_windows(text, size, overlap),
-            Self::Recursive { .. } => TextSplitter::new(config(size, overlap)?).chunk_indices(text).collect(),
-            Self::Markdown { .. } => MarkdownSplitter::new(config(size, overlap)?).chunk_indices(text).collect(),
+            Self::Recursive { .. } => {
+                let splitter = TextSplitter::new(config(size, overlap)?);
+                windowed(text, size, |window| splitter.chunk_indices(window).collect())
+            }
+            Self::Markdown { .. } => {
+                let splitter = MarkdownSplitter::new(config(size, overlap)?);
+                windowed(text, size, |window| splitter.chunk_indices(window).collect())
+            }
         };
         let sections = if matches!(self, Self::Markdown { .. }) { heading_paths(text) } else { Vec::new() };
         let chunks = pieces
@@ -137,6 +143,38 @@ impl Chunking {
 
 fn config(size: usize, overlap: usize) -> Result<ChunkConfig<text_splitter::Characters>, KnowledgeError> {
     ChunkConfig::new(size).with_overlap(overlap).map_err(|err| KnowledgeError::Invalid(err.to_string()))
+}
+
+/// How many chunks' worth of text a splitter is given at once.
+const WINDOW_CHUNKS: usize = 16;
+
+/// Runs `split` over windows of the text of [`WINDOW_CHUNKS`] chunks each,
+/// so the work stays linear in the text's length: `text-splitter` looks for
+/// the end of the current sentence from every chunk to the end of its input,
+/// which costs O(n²) on text without sentence breaks when given it whole.
+/// Each window but the last drops its last chunk (the window's edge may have
+/// cut it) and the next window starts where that chunk started, so chunks
+/// and overlaps are the splitter's own. Offsets are into `text`.
+fn windowed<'t>(text: &'t str, size: usize, split: impl Fn(&'t str) -> Vec<(usize, &'t str)>) -> Vec<(usize, &'t str)> {
+    let window = size.saturating_mul(WINDOW_CHUNKS);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let rest = &text[start..];
+        let end = rest.char_indices().nth(window).map_or(rest.len(), |(offset, _)| offset);
+        let mut found = split(&rest[..end]);
+        let next = match found.last() {
+            // The last chunk of a window may be cut short: split again from it.
+            Some(&(last, _)) if end < rest.len() && last > 0 => {
+                found.pop();
+                last
+            }
+            _ => end,
+        };
+        pieces.extend(found.into_iter().map(|(offset, piece)| (start + offset, piece)));
+        start += next;
+    }
+    pieces
 }
 
 /// Windows of `size` characters stepping by `size - overlap`.
@@ -183,6 +221,7 @@ fn heading_paths(text: &str) -> Vec<(usize, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -192,6 +231,46 @@ mod tests {
         assert_eq!(windows, ["abcd", "defg", "ghij"]);
         let multibyte: Vec<&str> = fixed_windows("ééé", 2, 0).into_iter().map(|(_, w)| w).collect();
         assert_eq!(multibyte, ["éé", "é"]);
+    }
+
+    /// The longest input the splitter was given, and the chunks.
+    fn split_counting(text: &str, size: usize) -> (usize, Vec<(usize, &str)>) {
+        let splitter = TextSplitter::new(config(size, 0).unwrap());
+        let longest = std::cell::Cell::new(0);
+        let pieces = windowed(text, size, |window| {
+            longest.set(longest.get().max(window.chars().count()));
+            splitter.chunk_indices(window).collect()
+        });
+        (longest.get(), pieces)
+    }
+
+    #[test]
+    fn text_without_breaks_is_split_in_bounded_windows() {
+        // One long sentence: no paragraph, line or sentence break.
+        let text = "lorem ipsum dolor sit amet ".repeat(4_000);
+        let (longest, pieces) = split_counting(&text, 100);
+        assert!(longest <= 100 * WINDOW_CHUNKS, "the splitter saw {longest} characters at once");
+        let mut covered = 0;
+        for (start, piece) in &pieces {
+            assert!(piece.chars().count() <= 100, "a chunk fits the size");
+            assert_eq!(&text[*start..*start + piece.len()], *piece, "offsets point into the text");
+            assert!(text[covered..*start].trim().is_empty(), "no text is skipped before {start}");
+            covered = start + piece.len();
+        }
+        assert!(text[covered..].trim().is_empty(), "the text is covered to its end");
+    }
+
+    #[test]
+    fn windows_keep_the_splitters_chunks_and_overlaps() {
+        let text: String = (0..300).map(|i| format!("Sentence number {i} ends here. ")).collect();
+        let whole: Vec<(usize, &str)> = TextSplitter::new(config(200, 40).unwrap()).chunk_indices(&text).collect();
+        let splitter = TextSplitter::new(config(200, 40).unwrap());
+        let windows = windowed(&text, 200, |window| splitter.chunk_indices(window).collect());
+        assert_eq!(windows, whole, "windows change nothing where sentences break the text");
+        let unbroken = "x".repeat(5_000);
+        let (_, pieces) = split_counting(&unbroken, 100);
+        assert_eq!(pieces.len(), 50, "even a single word is cut in order");
+        assert_eq!(pieces.last().map(|(start, _)| *start), Some(4_900));
     }
 
     #[test]

@@ -1,17 +1,77 @@
 //! The ingestion pipeline: fetch → read → chunk → embed → commit, ending
 //! every failure as the content item's `failed` status.
 
+use std::io::Read;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use agent_core::knowledge::KnowledgeError;
 use agent_core::support::unix_now;
+use futures::FutureExt;
 use sha2::{Digest, Sha256};
 
 use super::base::Inner;
 use super::chunker::Chunking;
 use super::content::{Content, ContentBody, ContentInput, ContentStatus};
 use super::reader::ReaderKind;
-use super::store::StoredChunk;
+use super::store::{KnowledgeStore, StoredChunk};
+
+/// How often an item being ingested shows it is alive (its `updated_at`).
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
+/// An item `processing` without a heartbeat for this long was left by a
+/// process that stopped.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(90);
+
+/// The status message of an item whose ingestion was interrupted.
+pub(crate) const INTERRUPTED: &str =
+    "ingestion was interrupted (the process stopped before it finished); add the content again";
+
+/// Releases the item's waiters however its ingestion task ends: finished,
+/// panicked, or dropped with its runtime.
+struct Finished {
+    inner: Arc<Inner>,
+    id: String,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.inner.finish(&self.id);
+    }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
+/// Fails the items left `processing` without a heartbeat for [`STALE_AFTER`]
+/// (their process stopped), removing any chunks of theirs; returns how many.
+pub(crate) async fn recover_interrupted(store: &dyn KnowledgeStore) -> Result<u64, KnowledgeError> {
+    let cutoff = unix_now() - STALE_AFTER.as_secs() as i64;
+    let mut recovered = 0;
+    for content in store.stale_processing(cutoff).await? {
+        let failed = Content {
+            status: ContentStatus::Failed,
+            status_message: INTERRUPTED.to_owned(),
+            updated_at: unix_now(),
+            ..content
+        };
+        if store.commit_chunks(&failed, &[]).await? {
+            recovered += 1;
+        }
+    }
+    if recovered > 0 {
+        tracing::warn!(recovered, "knowledge items left processing by a stopped process were marked failed");
+    }
+    Ok(recovered)
+}
 
 /// What ingestion reads: bytes in hand, or a URL to fetch.
 pub(crate) enum Raw {
@@ -19,12 +79,22 @@ pub(crate) enum Raw {
     Url(String),
 }
 
-/// Runs the pipeline for one item and records its outcome; never fails.
+/// Runs the pipeline for one item and records its outcome; never fails,
+/// and a panic in it (an embedder's, a store's) fails the item.
 pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, text_default: bool) {
     let id = content.id.clone();
-    // Never closed: the semaphore lives as long as `inner`.
-    let _slot = inner.ingest_slots.acquire().await.ok();
-    let outcome = index(&inner, content.clone(), raw, text_default).await;
+    let _finished = Finished { inner: Arc::clone(&inner), id: id.clone() };
+    let ingest = async {
+        // Never closed: the semaphore lives as long as `inner`.
+        let _slot = inner.ingest_slots.acquire().await.ok();
+        AssertUnwindSafe(index(&inner, content.clone(), raw, text_default)).catch_unwind().await.unwrap_or_else(
+            |panic| Err(KnowledgeError::Read(format!("ingestion panicked: {}", panic_message(&*panic)))),
+        )
+    };
+    let outcome = tokio::select! {
+        outcome = ingest => outcome,
+        never = heartbeat(&inner, &id) => match never {},
+    };
     let result = match outcome {
         Ok(()) => Ok(()),
         Err(err) => {
@@ -42,7 +112,16 @@ pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, text_defa
     if let Err(err) = result {
         tracing::error!(content_id = %id, error = %err, "could not record the knowledge ingestion outcome");
     }
-    inner.finish(&id);
+}
+
+/// Shows, while the item is ingested, that a live process works on it.
+async fn heartbeat(inner: &Inner, id: &str) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        if let Err(err) = inner.store.touch_processing(id, unix_now()).await {
+            tracing::warn!(content_id = %id, error = %err, "could not record a knowledge ingestion heartbeat");
+        }
+    }
 }
 
 async fn index(inner: &Inner, mut content: Content, raw: Raw, text_default: bool) -> Result<(), KnowledgeError> {
@@ -80,9 +159,13 @@ async fn index(inner: &Inner, mut content: Content, raw: Raw, text_default: bool
             let texts: Vec<String> = chunks.iter().map(|chunk| chunk.text.clone()).collect();
             let mut vectors = Vec::with_capacity(texts.len());
             for batch in texts.chunks(inner.embed_batch_size) {
-                let embedded = tokio::time::timeout(inner.embed_timeout, embedder.embed(batch))
+                let embedding = AssertUnwindSafe(embedder.embed(batch)).catch_unwind();
+                let embedded = tokio::time::timeout(inner.embed_timeout, embedding)
                     .await
-                    .map_err(|_| KnowledgeError::Timeout(inner.embed_timeout))??;
+                    .map_err(|_| KnowledgeError::Timeout(inner.embed_timeout))?
+                    .map_err(|panic| {
+                        KnowledgeError::Embedder(format!("the embedder panicked: {}", panic_message(&*panic)))
+                    })??;
                 if embedded.len() != batch.len() || embedded.iter().any(|v| v.len() != embedder.dimensions()) {
                     return Err(KnowledgeError::Embedder(format!(
                         "the embedder returned {} vectors for {} texts, or vectors of the wrong length (want {})",
@@ -154,7 +237,33 @@ pub(crate) struct Prepared {
     pub(crate) text_default: bool,
 }
 
-pub(crate) async fn prepare(input: ContentInput) -> Prepared {
+/// Reads a regular file of at most `max_bytes` (blocking: run it off the runtime).
+fn read_file(path: &Path, max_bytes: usize) -> Result<Vec<u8>, KnowledgeError> {
+    let source = path.display();
+    let cannot = |err: std::io::Error| KnowledgeError::Read(format!("cannot read `{source}`: {err}"));
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(KnowledgeError::Read(format!("`{source}` is not a regular file")));
+    }
+    let too_large = || KnowledgeError::Read(format!("`{source}` is larger than the {max_bytes} byte limit"));
+    if metadata.len() > max_bytes as u64 {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(KnowledgeError::Read(format!("`{source}` is not a regular file")));
+    }
+    // The file may grow between the check and the read: read one byte past the limit at most.
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(max_bytes as u64 + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() > max_bytes {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+pub(crate) async fn prepare(input: ContentInput, max_bytes: usize) -> Prepared {
     let now = unix_now();
     let (name, source, raw, hash_input, text_default) = match input.body {
         ContentBody::Text(text) => {
@@ -168,12 +277,8 @@ pub(crate) async fn prepare(input: ContentInput) -> Prepared {
         ContentBody::File(path) => {
             let source = path.display().to_string();
             let name = input.name.or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()));
-            let read = tokio::task::spawn_blocking(move || std::fs::read(&path)).await;
-            let bytes = match read {
-                Ok(Ok(bytes)) => Ok(bytes),
-                Ok(Err(err)) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
-                Err(err) => Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))),
-            };
+            let read = tokio::task::spawn_blocking(move || read_file(&path, max_bytes)).await;
+            let bytes = read.unwrap_or_else(|err| Err(KnowledgeError::Read(format!("cannot read `{source}`: {err}"))));
             let hash_input = bytes.is_err().then(|| format!("unreadable file:{source}"));
             (name.unwrap_or_else(|| source.clone()), source, bytes, hash_input, false)
         }

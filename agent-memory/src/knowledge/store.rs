@@ -114,6 +114,22 @@ pub trait KnowledgeStore: Send + Sync + 'static {
     ///
     /// A store error.
     async fn metadata_keys(&self) -> Result<Vec<String>, KnowledgeError>;
+
+    /// Records that an item is still being ingested: sets its `updated_at`
+    /// to `now` if it is `processing` (a heartbeat; items without one are
+    /// taken for interrupted).
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    async fn touch_processing(&self, id: &str, now: i64) -> Result<(), KnowledgeError>;
+
+    /// The items still `processing` whose `updated_at` is before `updated_before`.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    async fn stale_processing(&self, updated_before: i64) -> Result<Vec<Content>, KnowledgeError>;
 }
 
 /// A chunk's searchable metadata: the content item's, overridden by the chunk's own.

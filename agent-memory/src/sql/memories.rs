@@ -6,7 +6,7 @@ use agent_core::{Page, SortOrder, StoreError};
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Row, Type};
 
-use super::{Dialect, SqlStore};
+use super::{Dialect, SqlStore, check_text};
 use crate::codec::{self, JsonColumn, backend, limit_offset, to_json_column};
 
 const MEMORY_COLUMNS: &str = "memory_id, memory, topics, user_id, agent_id, team_id, input, created_at, updated_at";
@@ -35,6 +35,16 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     async fn write_memory(conn: &mut DB::Connection, memory: &UserMemory) -> Result<(), StoreError> {
+        // Refused up front with a clear message rather than by the database.
+        let texts = [memory.memory_id.as_str(), memory.memory.as_str()].into_iter().chain(
+            [&memory.user_id, &memory.agent_id, &memory.team_id, &memory.input]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
+        for text in texts.chain(memory.topics.iter().map(String::as_str)) {
+            check_text::<DB>("the memory", text)?;
+        }
         sqlx::query(UPSERT_MEMORY)
             .bind(memory.memory_id.as_str())
             .bind(memory.memory.as_str())

@@ -192,3 +192,18 @@ pub async fn clear_memories(stores: &Stores) {
     assert_eq!(stores.memories.list_memories(&MemoryQuery::default()).await.unwrap().total, 0);
     assert!(stores.memories.memory_topics(None).await.unwrap().is_empty());
 }
+
+/// A memory with a NUL character is kept as it is, or refused as invalid
+/// (Postgres cannot store it): never a database error.
+pub async fn memories_with_nul_are_kept_or_refused(stores: &Stores) {
+    let store = &*stores.memories;
+    let odd = memory("m-nul", "ana", "Ana's code is a\0b.", &["codes"], 1);
+    match store.upsert_memory(&odd).await {
+        Ok(()) => assert_eq!(store.memory("m-nul").await.unwrap(), Some(odd)),
+        Err(StoreError::Invalid(message)) => {
+            assert!(message.contains("NUL"), "{message}");
+            assert_eq!(store.memory("m-nul").await.unwrap(), None);
+        }
+        Err(other) => panic!("expected the memory kept or refused as invalid, got {other:?}"),
+    }
+}

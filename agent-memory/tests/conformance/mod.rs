@@ -98,6 +98,7 @@ macro_rules! all_backend_tests {
             memories::delete_memories,
             memories::replace_user_memories,
             memories::clear_memories,
+            memories::memories_with_nul_are_kept_or_refused,
         );
     };
 }

@@ -325,6 +325,70 @@ pub(crate) async fn list_pages_and_agentos_shape(store: Store) {
     assert_eq!(config["filters"], json!(["team", "year"]));
 }
 
+/// An embedder that panics.
+pub(crate) struct PanickingEmbedder;
+
+#[async_trait]
+impl Embedder for PanickingEmbedder {
+    fn dimensions(&self) -> usize {
+        8
+    }
+
+    async fn embed(&self, _texts: &[String]) -> Result<Vec<Vec<f32>>, KnowledgeError> {
+        panic!("embedder bug")
+    }
+}
+
+/// A panicking embedder fails the item instead of leaving it processing with
+/// its waiters blocked; the knowledge base keeps working.
+pub(crate) async fn a_panicking_embedder_fails_the_item(store: Store) {
+    let panicking = KnowledgeBase::builder_shared(Arc::clone(&store)).embedder(PanickingEmbedder).build();
+    let input = ContentInput::text("a.txt", REFUNDS);
+    let waited = tokio::time::timeout(Duration::from_secs(30), panicking.add_and_wait(input));
+    let failed = waited.await.expect("wait() returns").unwrap();
+    assert_eq!(failed.status, ContentStatus::Failed);
+    assert!(
+        failed.status_message.contains("panicked") && failed.status_message.contains("embedder bug"),
+        "{}",
+        failed.status_message
+    );
+    assert_eq!(store.chunk_count(Some(&failed.id)).await.unwrap(), 0);
+    let working = kb(&store).build();
+    let retried = working.add_and_wait(ContentInput::text("a.txt", REFUNDS)).await.unwrap();
+    assert_eq!((retried.id, retried.status), (failed.id, ContentStatus::Completed), "added again, it is ingested");
+}
+
+/// An item left `processing` by a process that stopped (no heartbeat).
+pub(crate) fn interrupted_item(name: &str, updated_at: i64) -> agent_memory::knowledge::Content {
+    agent_memory::knowledge::Content {
+        id: format!("id-{name}"),
+        name: name.into(),
+        content_hash: format!("hash-{name}"),
+        status: ContentStatus::Processing,
+        created_at: updated_at,
+        updated_at,
+        ..Default::default()
+    }
+}
+
+/// Items a stopped process left processing are failed (and can be added again); live ones are left alone.
+pub(crate) async fn interrupted_ingestions_are_recovered(store: Store) {
+    let now = agent_core::support::unix_now();
+    assert!(store.insert_content(&interrupted_item("stale.txt", now - 3_600)).await.unwrap().is_none());
+    assert!(store.insert_content(&interrupted_item("live.txt", now)).await.unwrap().is_none());
+    let kb = kb(&store).build();
+    assert_eq!(kb.recover_interrupted().await.unwrap(), 1);
+    let stale = kb.content("id-stale.txt").await.unwrap().unwrap();
+    assert_eq!(stale.status, ContentStatus::Failed);
+    assert!(stale.status_message.contains("interrupted"), "{}", stale.status_message);
+    assert_eq!(
+        kb.status("id-live.txt").await.unwrap().status,
+        ContentStatus::Processing,
+        "another process may be on it"
+    );
+    assert_eq!(kb.recover_interrupted().await.unwrap(), 0);
+}
+
 /// Runs a check on a fresh store from `open`; `None` means the backend is unavailable.
 #[macro_export]
 macro_rules! conformance {
@@ -340,6 +404,8 @@ macro_rules! conformance {
             update_and_delete_follow_chunks,
             delete_during_ingestion_leaves_nothing,
             list_pages_and_agentos_shape,
+            a_panicking_embedder_fails_the_item,
+            interrupted_ingestions_are_recovered,
         );
     };
     (@tests $open:expr; $($check:ident),* $(,)?) => {

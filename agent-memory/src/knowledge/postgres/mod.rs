@@ -64,7 +64,8 @@ impl PostgresKnowledge {
     }
 
     /// A store on an existing pool with a table prefix (letters, digits and
-    /// `_`), creating its tables if missing.
+    /// `_`), creating its tables if missing. Items left `processing` by a
+    /// stopped process (no heartbeat for 90 s) are marked failed.
     ///
     /// # Errors
     ///
@@ -81,6 +82,7 @@ impl PostgresKnowledge {
         });
         let mut store = Self { pool, tables, pgvector: false, index_kind: None, index: Arc::new(RwLock::new(None)) };
         store.migrate(prefix).await?;
+        crate::knowledge::ingest::recover_interrupted(&store).await?;
         Ok(store)
     }
 

@@ -285,6 +285,21 @@ impl KnowledgeStore for PostgresKnowledge {
         let sql = format!("SELECT DISTINCT jsonb_object_keys(metadata) AS key FROM {} ORDER BY 1", self.tables.content);
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(backend)
     }
+
+    async fn touch_processing(&self, id: &str, now: i64) -> Result<(), KnowledgeError> {
+        let sql = format!("UPDATE {} SET updated_at = $1 WHERE id = $2 AND status = 'processing'", self.tables.content);
+        sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn stale_processing(&self, updated_before: i64) -> Result<Vec<Content>, KnowledgeError> {
+        let sql = format!(
+            "SELECT {CONTENT_COLUMNS} FROM {} WHERE status = 'processing' AND updated_at < $1",
+            self.tables.content
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(updated_before).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(content_from_row).collect()
+    }
 }
 
 impl PostgresKnowledge {

@@ -78,7 +78,8 @@ impl SqliteKnowledge {
     }
 
     /// A store on an existing pool with a table prefix (letters, digits and
-    /// `_`), creating its tables if missing.
+    /// `_`), creating its tables if missing. Items a stopped process left
+    /// `processing` are marked failed.
     ///
     /// # Errors
     ///
@@ -88,6 +89,7 @@ impl SqliteKnowledge {
         let tables = Arc::new(Tables::new(prefix)?);
         let store = Self { pool, tables, index_kind, index: Arc::new(RwLock::new(None)) };
         store.migrate(prefix).await?;
+        crate::knowledge::ingest::recover_interrupted(&store).await?;
         Ok(store)
     }
 

@@ -264,4 +264,19 @@ impl KnowledgeStore for SqliteKnowledge {
             format!("SELECT DISTINCT j.key FROM {}, json_each({0}.metadata) j ORDER BY j.key", self.tables.content);
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(backend)
     }
+
+    async fn touch_processing(&self, id: &str, now: i64) -> Result<(), KnowledgeError> {
+        let sql = format!("UPDATE {} SET updated_at = ? WHERE id = ? AND status = 'processing'", self.tables.content);
+        sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn stale_processing(&self, updated_before: i64) -> Result<Vec<Content>, KnowledgeError> {
+        let sql = format!(
+            "SELECT {CONTENT_COLUMNS} FROM {} WHERE status = 'processing' AND updated_at < ?",
+            self.tables.content
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(updated_before).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(content_from_row).collect()
+    }
 }
