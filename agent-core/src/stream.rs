@@ -15,7 +15,10 @@ use crate::output::RunOutput;
 /// [`RunRequest::stream`](crate::RunRequest::stream).
 ///
 /// The run advances only while the stream is polled; dropping the stream
-/// cancels it (nothing of a dropped run is saved). After the last event,
+/// cancels it. A dropped run is not saved: its `running` record stays in the
+/// store until its session lease expires, when
+/// [`SessionStore::fail_abandoned_runs`](crate::SessionStore::fail_abandoned_runs)
+/// fails it. After the last event,
 /// [`RunStream::output`] holds the run's result, and [`RunStream::finish`]
 /// drives the run to its end and returns it.
 ///
