@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use agent_core::memory::{MemoryManager, MemoryQuery, MemoryStore};
 use agent_core::testing::{FunctionModel, ScriptedModel, Turn, text_response};
-use agent_core::{
-    Agent, FnTool, Message, RunStatus, Session, SessionStore, SessionType, ToolDecision, ToolDef, ToolOutput,
-};
+use agent_core::{Agent, FnTool, Message, RunStatus, SessionStore, ToolDecision, ToolDef, ToolOutput};
 use agent_memory::SqliteStore;
 use serde_json::json;
 
@@ -33,13 +31,6 @@ async fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path).await.unwrap()
 }
 
-/// Creates the session before its first run, as a server does. `save_run`
-/// never creates one (it may have been deleted during the run); until the
-/// loop records runs with `start_run` when they start, the session must exist.
-async fn create_session(store: &SqliteStore, session_id: &str) {
-    store.upsert_session(&Session::new(session_id, SessionType::Agent)).await.unwrap();
-}
-
 #[tokio::test]
 async fn history_is_kept_across_runs_and_reopened_stores() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,7 +38,6 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
     let seen = Arc::new(Mutex::new(Vec::new()));
 
     let store = open(&path).await;
-    create_session(&store, "chat-1").await;
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).id("echo").store(store.clone()).build().unwrap();
     agent.run("my name is Ana").session("chat-1").user("ana").await.unwrap();
     let second = agent.run("what is my name?").session("chat-1").user("ana").await.unwrap();
@@ -72,7 +62,6 @@ async fn history_is_kept_across_runs_and_reopened_stores() {
 async fn history_runs_limits_what_is_loaded() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("agent.db")).await;
-    create_session(&store, "limited").await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let agent = Agent::builder(echo_model(Arc::clone(&seen))).store(store).history_runs(Some(1)).build().unwrap();
     for input in ["one", "two", "three"] {
@@ -103,7 +92,6 @@ async fn session_state_persists_in_sqlite() {
         Turn::text("counted again"),
     ]);
     let store = open(&path).await;
-    create_session(&store, "stateful").await;
     let agent = Agent::builder(model.clone()).store(store.clone()).tool(counter).build().unwrap();
     agent.run("count").session("stateful").await.unwrap();
     store.close().await;
@@ -153,7 +141,6 @@ async fn paused_run_continues_after_reopening_the_store() {
 
     let first_model = ScriptedModel::new([Turn::tool_call("call-1", "delete_account", json!({}))]);
     let store = open(&path).await;
-    create_session(&store, "hitl").await;
     let agent = Agent::builder(first_model.clone())
         .store(store.clone())
         .tool(confirmed_tool(Arc::clone(&calls)))
@@ -190,7 +177,6 @@ async fn paused_run_continues_after_reopening_the_store() {
 async fn failed_run_leaves_history_valid() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("agent.db")).await;
-    create_session(&store, "flaky").await;
     let model = ScriptedModel::new([
         Turn::text("first answer"),
         Turn::error(agent_core::ModelError::new(agent_core::ModelErrorKind::Overloaded, "overloaded")),

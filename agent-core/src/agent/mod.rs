@@ -361,6 +361,8 @@ pub(crate) async fn load_paused(
         .ok_or_else(|| Error::Continue(format!("run `{run_id}` not found in session `{session_id}`")))?;
     match (record.status, record.paused) {
         (RunStatus::Paused, Some(paused)) => Ok(paused),
+        // Another caller claimed it and is continuing it now.
+        (RunStatus::Running, _) => Err(Error::RunClaimed { run_id: run_id.to_owned() }),
         (status, _) => Err(Error::Continue(format!("run `{run_id}` is {}, not paused", status.as_str()))),
     }
 }
