@@ -204,3 +204,69 @@ pub async fn claim_concurrently(stores: &[Arc<dyn SessionStore>], claims: usize)
 pub async fn concurrent_claims_have_one_winner(stores: &Stores) {
     claim_concurrently(&[Arc::clone(&stores.sessions)], 20).await;
 }
+
+/// The loop on the store: 100 concurrent agent runs on one session, each
+/// adding 1 to a session-state counter through a tool, end at exactly 100 —
+/// the session lease makes them take turns, across store instances too.
+pub async fn hundred_agent_runs_on_one_session_count_to_100(stores: &Stores) {
+    use agent_core::testing::TestModel;
+    use agent_core::{Agent, FnTool, ToolDef, ToolOutput};
+
+    let bump = FnTool::<()>::raw(ToolDef::new("bump", "Adds one.", json!({"type": "object"})), |ctx, _| async move {
+        let mut state = ctx.session_state();
+        let next = state.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0) + 1;
+        state.insert("n".into(), json!(next));
+        Ok(ToolOutput::text(next.to_string()))
+    });
+    let agent = Agent::builder(TestModel::new().call_tools(["bump"]))
+        .tool(bump)
+        .store(Arc::clone(&stores.sessions))
+        .history_runs(Some(0))
+        .build()
+        .unwrap();
+    let runs = (0..100).map(|_| {
+        let agent = agent.clone();
+        tokio::spawn(
+            async move { agent.run("bump").session("counted").wait_for_session(Duration::from_secs(120)).await },
+        )
+    });
+    for run in futures::future::join_all(runs).await {
+        run.unwrap().unwrap();
+    }
+    let session = stores.sessions.session("counted").await.unwrap().unwrap();
+    assert_eq!(session.state.get("n"), Some(&json!(100)));
+    assert_eq!(stores.sessions.runs("counted", None).await.unwrap().len(), 100);
+}
+
+/// A turn whose first call fails fatally still answers every call, in call
+/// order, in the stored run, so the next run on the session is valid.
+pub async fn a_failed_turn_is_stored_with_every_call_answered(stores: &Stores) {
+    use agent_core::testing::{ScriptedModel, Turn, tool_calls_response};
+    use agent_core::{Agent, ContentBlock, FnTool, ToolDef, ToolError};
+
+    let explode = FnTool::<()>::raw(ToolDef::new("explode", "Fails.", json!({"type": "object"})), |_, _| async {
+        Err(ToolError::fatal("boom"))
+    });
+    let wait = FnTool::<()>::raw(ToolDef::new("wait", "Needs approval.", json!({"type": "object"})), |_, _| async {
+        Ok(agent_core::ToolOutput::text("ran"))
+    })
+    .with_def(|def| def.requires_confirmation(true));
+    let model = ScriptedModel::new([Turn::respond(tool_calls_response([
+        ("c1", "explode", json!({})),
+        ("c2", "wait", json!({})),
+        ("c3", "missing", json!({})),
+    ]))]);
+    let agent = Agent::builder(model).tool(explode).tool(wait).store(Arc::clone(&stores.sessions)).build().unwrap();
+    assert!(agent.run("go").session("failing").await.is_err());
+    let runs = stores.sessions.runs("failing", None).await.unwrap();
+    assert_eq!(runs[0].status, RunStatus::Error);
+    let results: Vec<&str> = runs[0].messages[2]
+        .content
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results, ["c1", "c2", "c3"]);
+}
