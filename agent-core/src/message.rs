@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 ///
 /// Stores write it next to persisted messages; readers accept any version up to
 /// this one (changes are additive).
-pub const MESSAGE_FORMAT_VERSION: u32 = 1;
+pub const MESSAGE_FORMAT_VERSION: u32 = 2;
 
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -229,8 +229,12 @@ pub enum MediaSource {
 }
 
 /// The content of a tool result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+///
+/// Persisted with an explicit type tag (`{"type": "text", "text": ..}`,
+/// `{"type": "json", "value": ..}`, `{"type": "blocks", "blocks": [..]}`),
+/// so a JSON array or string result keeps its type across a store round
+/// trip. The untagged form of message format version 1 is still read.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ToolResultContent {
     /// Plain text.
     Text(String),
@@ -240,7 +244,64 @@ pub enum ToolResultContent {
     Json(Value),
 }
 
+impl Serialize for ToolResultContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(2))?;
+        match self {
+            Self::Text(text) => {
+                map.serialize_entry("type", "text")?;
+                map.serialize_entry("text", text)?;
+            }
+            Self::Json(value) => {
+                map.serialize_entry("type", "json")?;
+                map.serialize_entry("value", value)?;
+            }
+            Self::Blocks(blocks) => {
+                map.serialize_entry("type", "blocks")?;
+                map.serialize_entry("blocks", blocks)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolResultContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if let Value::Object(map) = &value
+            && map.len() == 2
+            && let Some(Value::String(tag)) = map.get("type")
+        {
+            match (tag.as_str(), map.get("text"), map.get("value"), map.get("blocks")) {
+                ("text", Some(Value::String(text)), _, _) => return Ok(Self::Text(text.clone())),
+                ("json", _, Some(inner), _) => return Ok(Self::Json(inner.clone())),
+                ("blocks", _, _, Some(blocks @ Value::Array(_))) => {
+                    return serde_json::from_value(blocks.clone()).map(Self::Blocks).map_err(serde::de::Error::custom);
+                }
+                _ => {}
+            }
+        }
+        Ok(Self::from_untagged(value))
+    }
+}
+
 impl ToolResultContent {
+    /// Reads the untagged form of message format version 1: a string is
+    /// text, an array of typed objects is blocks, anything else JSON.
+    fn from_untagged(value: Value) -> Self {
+        match value {
+            Value::String(text) => Self::Text(text),
+            Value::Array(items) if !items.is_empty() && items.iter().all(|item| item.get("type").is_some()) => {
+                match serde_json::from_value(Value::Array(items.clone())) {
+                    Ok(blocks) => Self::Blocks(blocks),
+                    Err(_) => Self::Json(Value::Array(items)),
+                }
+            }
+            other => Self::Json(other),
+        }
+    }
+
     /// The content as text: text as is, JSON serialized, blocks' text joined.
     pub fn to_text(&self) -> String {
         match self {

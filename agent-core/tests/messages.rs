@@ -76,7 +76,7 @@ fn the_persisted_format_is_stable() {
         ),
         Message::new(Role::User, vec![ContentBlock::tool_result("t1", "Sunny".into(), false)]),
     ]);
-    expect![[r#"{"version":1,"messages":[{"role":"user","content":[{"type":"text","text":"What's the weather?"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"check","signature":"sig"},{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Paris"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"Sunny"}]}]}"#]]
+    expect![[r#"{"version":2,"messages":[{"role":"user","content":[{"type":"text","text":"What's the weather?"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"check","signature":"sig"},{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Paris"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":{"type":"text","text":"Sunny"}}]}]}"#]]
     .assert_eq(&serde_json::to_string(&messages).unwrap());
 }
 
@@ -110,4 +110,46 @@ fn usage_adds_up() {
     let total = a + a;
     assert_eq!(total.total_input_tokens(), 16);
     assert_eq!(total.output_tokens, 4);
+}
+
+/// Every tool result shape keeps its type through the persisted format.
+#[test]
+fn tool_results_keep_their_type_through_a_round_trip() {
+    let shapes = [
+        ToolResultContent::Text("sunny".into()),
+        ToolResultContent::Json(json!(21.5)),
+        ToolResultContent::Json(json!(null)),
+        ToolResultContent::Json(json!(["Paris", "Lisbon"])),
+        ToolResultContent::Json(json!("a JSON string")),
+        ToolResultContent::Json(json!({"city": {"name": "Paris", "tags": [1, 2]}})),
+        ToolResultContent::Blocks(vec![ContentBlock::text("chart"), ContentBlock::text("legend")]),
+    ];
+    for shape in shapes {
+        let messages = vec![Message::new(Role::User, vec![ContentBlock::tool_result("t1", shape.clone(), false)])];
+        let stored = serde_json::to_string(&VersionedMessages::current(messages.clone())).unwrap();
+        let loaded: VersionedMessages = serde_json::from_str(&stored).unwrap();
+        assert_eq!(loaded.messages, messages, "{stored}");
+    }
+}
+
+/// Version 1 wrote tool results untagged; they still read as what they were.
+#[test]
+fn version_1_tool_results_are_still_read() {
+    let read = |content: serde_json::Value| -> ToolResultContent {
+        let stored = json!({"version": 1, "messages": [{"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": content}
+        ]}]});
+        let loaded: VersionedMessages = serde_json::from_value(stored).unwrap();
+        match &loaded.messages[0].content[0] {
+            ContentBlock::ToolResult { content, .. } => content.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(read(json!("Sunny")), ToolResultContent::Text("Sunny".into()));
+    assert_eq!(read(json!({"temp": 21})), ToolResultContent::Json(json!({"temp": 21})));
+    assert_eq!(read(json!(["Paris", "Lisbon"])), ToolResultContent::Json(json!(["Paris", "Lisbon"])));
+    assert_eq!(
+        read(json!([{"type": "text", "text": "chart"}])),
+        ToolResultContent::Blocks(vec![ContentBlock::text("chart")])
+    );
 }

@@ -87,6 +87,7 @@ macro_rules! all_backend_tests {
             runs::concurrent_claims_have_one_winner,
             runs::hundred_agent_runs_on_one_session_count_to_100,
             runs::a_failed_turn_is_stored_with_every_call_answered,
+            runs::tool_results_keep_their_type,
             cancel::find_run_by_id_alone,
             cancel::cancel_requests_reach_running_runs,
             cancel::a_cancel_wakes_a_waiting_run,

@@ -270,3 +270,31 @@ pub async fn a_failed_turn_is_stored_with_every_call_answered(stores: &Stores) {
         .collect();
     assert_eq!(results, ["c1", "c2", "c3"]);
 }
+
+/// Tool results keep their type (string, number, null, array, nested
+/// object, blocks) through the store.
+pub async fn tool_results_keep_their_type(stores: &Stores) {
+    use agent_core::{ContentBlock, Message, Role, ToolResultContent};
+
+    let shapes = [
+        ToolResultContent::Text("sunny".into()),
+        ToolResultContent::Json(json!(21)),
+        ToolResultContent::Json(json!(null)),
+        ToolResultContent::Json(json!(["Paris", "Lisbon"])),
+        ToolResultContent::Json(json!({"city": {"name": "Paris", "tags": [1, 2]}})),
+        ToolResultContent::Blocks(vec![ContentBlock::text("chart")]),
+    ];
+    let results: Vec<ContentBlock> = shapes
+        .iter()
+        .enumerate()
+        .map(|(index, shape)| ContentBlock::tool_result(format!("c{index}"), shape.clone(), false))
+        .collect();
+    let session = Session::new("typed", SessionType::Agent);
+    let mut run = running("typed", "r1");
+    stores.sessions.start_run(&session, &run).await.unwrap();
+    run.status = RunStatus::Completed;
+    run.messages = vec![Message::user("go"), Message::new(Role::User, results.clone())];
+    stores.sessions.save_run(&session, &run).await.unwrap();
+    let loaded = stores.sessions.run("typed", "r1").await.unwrap().unwrap();
+    assert_eq!(loaded.messages[1].content, results);
+}
