@@ -69,6 +69,26 @@ pub const ABANDONED_RUN_ERROR: &str =
 /// the one whose [`claim_paused_run`](Self::claim_paused_run) wins. Runs of a
 /// process that died are failed by
 /// [`fail_abandoned_runs`](Self::fail_abandoned_runs) once their lease expired.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use agent_core::testing::TestModel;
+/// use agent_core::{Agent, InMemoryStore, RunStatus, SessionStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = Arc::new(InMemoryStore::new());
+/// let agent = Agent::builder(TestModel::new().answer("Noted.")).id("notes").store(Arc::clone(&store)).build()?;
+/// agent.run("Remember the milk").session("s1").user("ada").await?;
+///
+/// let session = store.session("s1").await?.expect("the run created it");
+/// assert_eq!((session.user_id.as_deref(), session.component_id.as_deref()), (Some("ada"), Some("notes")));
+/// let runs = store.runs("s1", None).await?;
+/// assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
+/// # Ok::<_, agent_core::Error>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// The session with this id.
