@@ -348,12 +348,25 @@ impl<D: Send + Sync + 'static> Runnable<D> for Agent<D> {
     }
 }
 
-/// A paused run kept in a store.
-pub(crate) async fn load_paused(
+/// The paused run a continuation starts from: the one given, or the one kept
+/// in the store (in the request's session, when it names one).
+pub(crate) async fn paused_run(
+    from: crate::request::Origin,
     store: Option<&Arc<dyn SessionStore>>,
-    session_id: &str,
-    run_id: &str,
+    session_id: Option<&str>,
 ) -> Result<PausedRun> {
+    use crate::request::Origin;
+    match from {
+        Origin::Paused(paused) => Ok(*paused),
+        Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
+        Origin::Stored { session_id: stored_in, run_id } => {
+            load_paused(store, session_id.unwrap_or(&stored_in), &run_id).await
+        }
+    }
+}
+
+/// A paused run kept in a store.
+async fn load_paused(store: Option<&Arc<dyn SessionStore>>, session_id: &str, run_id: &str) -> Result<PausedRun> {
     let store = store.ok_or_else(|| Error::Continue("there is no store to load the paused run from".into()))?;
     let record = store
         .run(session_id, run_id)

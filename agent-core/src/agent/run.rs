@@ -22,7 +22,7 @@ use crate::message::{ContentBlock, Message, Role, StopReason};
 use crate::model::{ModelError, ModelErrorKind, ModelEvent, ModelRequest, ModelResponse, ToolChoice};
 use crate::output::{RunMetrics, RunOutput};
 use crate::persist::{SessionSlot, run_record};
-use crate::request::{Origin, RunJob, RunOptions, Start};
+use crate::request::{RunJob, RunOptions, Start};
 use crate::runnable::RunContent;
 use crate::session::{RunStatus, StoreError, unix_now};
 
@@ -51,7 +51,8 @@ impl<D: Send + Sync + 'static> Agent<D> {
                 run.finish(result).await
             }
             Start::Continue { from, decisions } => {
-                let paused = self.paused_run(from.0, &options).await?;
+                let store = self.inner.store.as_ref();
+                let paused = super::paused_run(from.0, store, options.session_id.as_deref()).await?;
                 let decisions = match_decisions(&paused, decisions)?;
                 if options.session_id.is_none() {
                     options.session_id.clone_from(&paused.session_id);
@@ -81,18 +82,6 @@ impl<D: Send + Sync + 'static> Agent<D> {
                     Err(error) => Err(error),
                 };
                 run.finish(result).await
-            }
-        }
-    }
-
-    /// The paused run to continue: the one given, or the one in the store.
-    async fn paused_run(&self, from: Origin, options: &RunOptions<D>) -> Result<PausedRun> {
-        match from {
-            Origin::Paused(paused) => Ok(*paused),
-            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
-            Origin::Stored { session_id, run_id } => {
-                let session_id = options.session_id.clone().unwrap_or(session_id);
-                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::limits::Budget;
 use crate::message::{ContentBlock, Usage};
 use crate::output::RunOutput;
 use crate::persist::{SessionSlot, run_record};
-use crate::request::{ContinueFrom, Origin, RunInput, RunJob, RunOptions, Start};
+use crate::request::{RunInput, RunJob, RunOptions, Start};
 use crate::runnable::Engine;
 use crate::session::{RunStatus, SessionType, unix_now};
 use crate::tool::ToolError;
@@ -55,7 +55,10 @@ impl<D: Send + Sync + 'static> Team<D> {
                 }
                 return self.lead(&state, Start::Input(input), options, events).await;
             }
-            Start::Continue { from, decisions } => (self.paused_run(from, &options).await?, decisions),
+            Start::Continue { from, decisions } => (
+                crate::agent::paused_run(from.0, self.inner.store.as_ref(), options.session_id.as_deref()).await?,
+                decisions,
+            ),
         };
         let (paused, decisions) = paused;
         if options.session_id.is_none() {
@@ -96,18 +99,6 @@ impl<D: Send + Sync + 'static> Team<D> {
         let wait = options.session_wait();
         let slot = SessionSlot::open(Arc::clone(store), session_id, SessionType::Team, Some(self.id()), run_id, wait);
         Ok(Some(slot.await?))
-    }
-
-    /// The paused run to continue: the one given, or the one in the store.
-    async fn paused_run(&self, from: ContinueFrom, options: &RunOptions<D>) -> Result<PausedRun> {
-        match from.0 {
-            Origin::Paused(paused) => Ok(*paused),
-            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
-            Origin::Stored { session_id, run_id } => {
-                let session_id = options.session_id.clone().unwrap_or(session_id);
-                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
-            }
-        }
     }
 
     async fn run_state(

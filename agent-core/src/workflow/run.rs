@@ -19,7 +19,7 @@ use crate::limits::Budget;
 use crate::message::Usage;
 use crate::output::{RunMetrics, RunOutput};
 use crate::persist::{SessionSlot, run_record};
-use crate::request::{ContinueFrom, Origin, RunJob, RunOptions, RunRequest, Start};
+use crate::request::{RunJob, RunOptions, RunRequest, Start};
 use crate::runnable::{RunContent, SharedEngine};
 use crate::session::{RunStatus, SessionType, unix_now};
 
@@ -118,7 +118,8 @@ impl<D: Send + Sync + 'static> Workflow<D> {
         let (input, mut resume, mut position) = match start {
             Start::Input(input) => (input.to_value(), None, Position::default()),
             Start::Continue { from, decisions } => {
-                let paused = self.paused_run(from, &options).await?;
+                let paused =
+                    crate::agent::paused_run(from.0, self.inner.store.as_ref(), options.session_id.as_deref()).await?;
                 if options.session_id.is_none() {
                     options.session_id.clone_from(&paused.session_id);
                 }
@@ -266,18 +267,6 @@ impl<D: Send + Sync + 'static> Workflow<D> {
                     other => flow.emit(None, RunEventKind::WorkflowError { error: other.report() }),
                 }
                 Err(error)
-            }
-        }
-    }
-
-    /// The paused run to continue: the one given, or the one in the store.
-    async fn paused_run(&self, from: ContinueFrom, options: &RunOptions<D>) -> Result<PausedRun> {
-        match from.0 {
-            Origin::Paused(paused) => Ok(*paused),
-            Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
-            Origin::Stored { session_id, run_id } => {
-                let session_id = options.session_id.clone().unwrap_or(session_id);
-                crate::agent::load_paused(self.inner.store.as_ref(), &session_id, &run_id).await
             }
         }
     }
