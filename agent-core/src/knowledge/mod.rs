@@ -4,13 +4,13 @@
 //! [`Knowledge`] trait an agent searches, the query and result types
 //! ([`SearchQuery`], [`SearchHit`]), the [`Embedder`] trait that turns text
 //! into vectors, reciprocal rank fusion for hybrid search
-//! ([`reciprocal_rank_fusion`]), metadata filter matching
-//! ([`matches_filters`]), and the two ways an agent uses a knowledge base:
+//! (`reciprocal_rank_fusion`), metadata filter matching
+//! (`matches_filters`), and the two ways an agent uses a knowledge base:
 //!
 //! - *agentic retrieval*: the model calls the `search_knowledge` tool from
 //!   [`knowledge_tools`] itself, choosing the query, `top_k` and filters;
 //! - *automatic context*: the top results for the user's input are put into
-//!   the model's context with [`retrieve_context`] / [`context_section`].
+//!   the model's context with `retrieve_context` / `context_section`.
 //!
 //! Readers, chunkers, stores and HTTP embedders live in `agent-memory`
 //! (`agent_memory::knowledge`).
