@@ -88,6 +88,7 @@ macro_rules! all_backend_tests {
             runs::hundred_agent_runs_on_one_session_count_to_100,
             runs::a_failed_turn_is_stored_with_every_call_answered,
             runs::tool_results_keep_their_type,
+            runs::unstorable_input_is_refused_before_the_model_is_called,
             cancel::find_run_by_id_alone,
             cancel::cancel_requests_reach_running_runs,
             cancel::a_cancel_wakes_a_waiting_run,

@@ -298,3 +298,22 @@ pub async fn tool_results_keep_their_type(stores: &Stores) {
     let loaded = stores.sessions.run("typed", "r1").await.unwrap().unwrap();
     assert_eq!(loaded.messages[1].content, results);
 }
+
+/// Input the store cannot hold (Postgres: NUL) is refused before the model
+/// is called, and nothing is stored; stores that hold it run as usual.
+pub async fn unstorable_input_is_refused_before_the_model_is_called(stores: &Stores) {
+    use agent_core::testing::TestModel;
+    use agent_core::{Agent, Error};
+
+    let model = Arc::new(TestModel::new().answer("ok"));
+    let agent = Agent::builder(Arc::clone(&model)).store(Arc::clone(&stores.sessions)).build().unwrap();
+    let refuses = stores.sessions.check_storable("input", "a\0b").is_err();
+    let result = agent.run("a\0b").session("nul").await;
+    if refuses {
+        assert!(matches!(result, Err(Error::Store(StoreError::Invalid(_)))), "{result:?}");
+        assert_eq!(model.requests(), 0, "the model was never called");
+        assert!(stores.sessions.session("nul").await.unwrap().is_none());
+    } else {
+        assert_eq!(result.unwrap().content, "ok");
+    }
+}
