@@ -602,3 +602,38 @@ async fn a_stream_marks_the_switch_to_a_fallback_model() {
     let output = stream.output().unwrap().unwrap();
     assert_eq!((output.content.as_str(), output.model.as_str()), ("from second", "second"));
 }
+
+#[tokio::test]
+async fn a_broadcast_member_that_pauses_pauses_the_team_until_it_is_continued() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let ops = Agent::builder(ScriptedModel::new([Turn::tool_call("m1", "wipe", json!({})), Turn::text("wiped")]))
+        .id("ops")
+        .tool(confirmed_tool("wipe", &calls))
+        .build()
+        .unwrap();
+    let writer = Agent::builder(TestModel::new().answer("written")).id("writer").build().unwrap();
+    let leader = ScriptedModel::new([Turn::text("Both done.").expect(|request| {
+        let prompt = request.instructions.as_deref().unwrap_or_default();
+        if prompt.contains("wiped") && prompt.contains("written") { Ok(()) } else { Err(prompt.to_owned()) }
+    })]);
+    let store = Arc::new(InMemoryStore::new());
+    let team = Team::builder(leader.clone())
+        .id("crew")
+        .mode(TeamMode::Broadcast)
+        .member(ops)
+        .member(writer)
+        .store(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let paused = team.run("clean and write").session("s").await.unwrap();
+    assert!(paused.is_paused());
+    assert_eq!(paused.pending_tool_calls()[0].tool_call_id, "m1");
+    assert_eq!(store.run("s", &paused.run_id).await.unwrap().unwrap().status, RunStatus::Paused);
+    assert!(leader.requests().is_empty(), "the leader waits for every member");
+
+    let done = team.continue_run(("s", paused.run_id.as_str()), vec![ToolDecision::approve("m1")]).await.unwrap();
+    assert_eq!(done.content, "Both done.");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(store.run("s", &paused.run_id).await.unwrap().unwrap().status, RunStatus::Completed);
+    leader.assert_complete();
+}
