@@ -47,7 +47,9 @@ fn slow_os(store: &Arc<InMemoryStore>, started: &Arc<Notify>, dropped: &Arc<Atom
 }
 
 /// Serves `os` on a loopback port until the returned sender fires.
-async fn serve(os: AgentOs) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<agent_os::Result<()>>) {
+async fn serve(
+    os: AgentOs,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<agent_os::Result<()>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -69,7 +71,9 @@ async fn wait_for_status(store: &InMemoryStore, session_id: &str, run_id: &str, 
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), wait).await.unwrap_or_else(|_| panic!("run {run_id} never became {status:?}"));
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("run {run_id} never became {status:?}"));
 }
 
 fn client() -> reqwest::Client {
@@ -78,7 +82,8 @@ fn client() -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_drops_its_stream_cancels_the_run_and_it_is_saved_cancelled() {
-    let (store, started, dropped) = (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+    let (store, started, dropped) =
+        (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
     let (url, stop, task) = serve(slow_os(&store, &started, &dropped).build().unwrap()).await;
     let response = client()
         .post(format!("{url}/agents/slow/runs"))
@@ -108,7 +113,8 @@ async fn a_client_that_drops_its_stream_cancels_the_run_and_it_is_saved_cancelle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_sent_to_another_server_stops_the_run_through_the_store() {
-    let (store, started, dropped) = (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+    let (store, started, dropped) =
+        (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
     let (first, stop_first, first_task) = serve(slow_os(&store, &started, &dropped).build().unwrap()).await;
     let (second, stop_second, second_task) = serve(slow_os(&store, &started, &dropped).build().unwrap()).await;
     let run = tokio::spawn(async move {
@@ -138,7 +144,8 @@ async fn a_cancel_sent_to_another_server_stops_the_run_through_the_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_cancels_the_runs_still_in_flight_and_saves_them() {
-    let (store, started, dropped) = (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+    let (store, started, dropped) =
+        (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
     let os = slow_os(&store, &started, &dropped).shutdown_grace(Duration::from_millis(50)).build().unwrap();
     let (url, stop, task) = serve(os).await;
     let run = tokio::spawn(async move {
@@ -163,7 +170,8 @@ async fn shutdown_cancels_the_runs_still_in_flight_and_saves_them() {
 async fn a_quiet_stream_sends_keep_alive_comments_while_a_tool_runs() {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let (store, started, dropped) = (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+    let (store, started, dropped) =
+        (Arc::new(InMemoryStore::new()), Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
     let os = slow_os(&store, &started, &dropped).build().unwrap();
     let request = axum::http::Request::post("/agents/slow/runs")
         .header("content-type", "application/x-www-form-urlencoded")
