@@ -484,3 +484,40 @@ async fn two_agents_with_one_id_or_none_do_not_build() {
     let anonymous = agent_core::Agent::builder(common::brain(None)).build().unwrap();
     assert!(agent_os::AgentOs::builder().agent(anonymous).build().is_err());
 }
+
+#[tokio::test]
+async fn a_team_whose_member_pauses_pauses_and_continues_with_requirements() {
+    let store = Arc::new(InMemoryStore::new());
+    let approver = agent_core::Agent::builder(common::brain(Some(("delete_city", json!({"city": "Lima"})))))
+        .id("approver")
+        .tool(common::delete_tool())
+        .build()
+        .unwrap();
+    let leader =
+        common::brain(Some(("delegate_task_to_member", json!({"member_id": "approver", "task": "Delete Lima"}))));
+    let board = agent_core::Team::builder(leader).id("board").member(approver).store(store.clone()).build().unwrap();
+    let os = agent_os::AgentOs::builder().team(board).build().unwrap();
+    let paused = form(&os, "/teams/board/runs", &[("message", "Delete Lima"), ("stream", "false")]).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let paused = paused.json();
+    assert_eq!(paused["status"], "PAUSED", "{paused}");
+    let requirement = paused["requirements"][0].clone();
+    assert_eq!(requirement["tool_execution"]["tool_name"], "delete_city");
+    assert_eq!(requirement["tool_execution"]["requires_confirmation"], true);
+    let mut decided = requirement.clone();
+    decided["confirmation"] = json!(true);
+    decided["tool_execution"]["confirmed"] = json!(true);
+    let run_id = paused["run_id"].as_str().unwrap();
+    let answer = form(
+        &os,
+        &format!("/teams/board/runs/{run_id}/continue"),
+        &[("requirements", &json!([decided]).to_string()), ("stream", "true")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let names = answer.names();
+    assert_eq!(names.first().map(String::as_str), Some("TeamRunContinued"), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("TeamRunCompleted"), "{names:?}");
+    let (_, done) = answer.events().pop().unwrap();
+    assert!(done["content"].as_str().unwrap().contains("deleted Lima"), "{done}");
+}
