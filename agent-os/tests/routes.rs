@@ -521,3 +521,40 @@ async fn a_team_whose_member_pauses_pauses_and_continues_with_requirements() {
     let (_, done) = answer.events().pop().unwrap();
     assert!(done["content"].as_str().unwrap().contains("deleted Lima"), "{done}");
 }
+
+#[tokio::test]
+async fn a_workflow_whose_step_pauses_continues_with_step_requirements() {
+    let store = Arc::new(InMemoryStore::new());
+    let approver = agent_core::Agent::builder(common::brain(Some(("delete_city", json!({"city": "Kyiv"})))))
+        .id("approver")
+        .tool(common::delete_tool())
+        .build()
+        .unwrap();
+    let writer = agent_core::Agent::builder(common::brain(None)).id("writer").build().unwrap();
+    let flow = agent_core::Workflow::builder("cleanup")
+        .step(agent_core::Step::run("approve", approver))
+        .step(agent_core::Step::run("report", writer))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let os = agent_os::AgentOs::builder().workflow(flow).build().unwrap();
+    let paused = form(&os, "/workflows/cleanup/runs", &[("message", "Delete Kyiv"), ("stream", "false")]).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let paused = paused.json();
+    assert_eq!(paused["status"], "PAUSED", "{paused}");
+    let mut requirements = paused["step_requirements"].clone();
+    assert_eq!(requirements[0]["tool_execution"]["tool_name"], "delete_city");
+    requirements[0]["confirmed"] = json!(true);
+    let run_id = paused["run_id"].as_str().unwrap();
+    let answer = form(
+        &os,
+        &format!("/workflows/cleanup/runs/{run_id}/continue"),
+        &[("step_requirements", &requirements.to_string()), ("stream", "true")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let names = answer.names();
+    assert_eq!(names.last().map(String::as_str), Some("WorkflowCompleted"), "{names:?}");
+    let (_, done) = answer.events().pop().unwrap();
+    assert!(done["content"].as_str().unwrap().contains("deleted Kyiv"), "{done}");
+}
