@@ -558,3 +558,39 @@ async fn a_workflow_whose_step_pauses_continues_with_step_requirements() {
     let (_, done) = answer.events().pop().unwrap();
     assert!(done["content"].as_str().unwrap().contains("deleted Kyiv"), "{done}");
 }
+
+#[tokio::test]
+async fn no_malformed_request_gets_a_500() {
+    let (os, _) = os();
+    let document = get(&os, "/openapi.json").await.json();
+    let bodies: [(&str, &[u8]); 8] = [
+        ("application/x-www-form-urlencoded", b"message=%ZZ&stream=true"),
+        ("application/x-www-form-urlencoded", b"=&&==&message"),
+        ("application/x-www-form-urlencoded", b"message=hi&tools=%5B%7B%22tool_call_id%22%3A3%7D%5D&stream=false"),
+        ("application/x-www-form-urlencoded", b"message=hi&requirements=null&step_requirements=%7B%7D&stream=false"),
+        ("application/x-www-form-urlencoded", &[0xff, 0xfe, 0x00, 0x3d]),
+        ("multipart/form-data", b"--x\r\n"),
+        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n\xff\xfe\r\n--x--\r\n"),
+        ("text/plain", b"message=hi"),
+    ];
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            for id in ["weather", "crew", "flow", "%00", "..%2F..", "a%20b"] {
+                let concrete = path.replace("{id}", id).replace("{run_id}", "r%2Fx");
+                for (content_type, body) in &bodies {
+                    let request = Request::builder()
+                        .method(method.to_uppercase().as_str())
+                        .uri(&concrete)
+                        .header("content-type", *content_type)
+                        .body(Body::from(body.to_vec()))
+                        .unwrap();
+                    let answer = send(&os, request).await;
+                    assert!(answer.status.as_u16() < 500, "{method} {concrete} {content_type}: {} {}", answer.status, answer.text);
+                    if !answer.content_type.starts_with("text/event-stream") {
+                        assert!(answer.json().is_object() || answer.json().is_array(), "{method} {concrete}: {}", answer.text);
+                    }
+                }
+            }
+        }
+    }
+}
