@@ -570,7 +570,10 @@ async fn no_malformed_request_gets_a_500() {
         ("application/x-www-form-urlencoded", b"message=hi&requirements=null&step_requirements=%7B%7D&stream=false"),
         ("application/x-www-form-urlencoded", &[0xff, 0xfe, 0x00, 0x3d]),
         ("multipart/form-data", b"--x\r\n"),
-        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n\xff\xfe\r\n--x--\r\n"),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n\xff\xfe\r\n--x--\r\n",
+        ),
         ("text/plain", b"message=hi"),
     ];
     for (path, item) in document["paths"].as_object().unwrap() {
@@ -585,9 +588,18 @@ async fn no_malformed_request_gets_a_500() {
                         .body(Body::from(body.to_vec()))
                         .unwrap();
                     let answer = send(&os, request).await;
-                    assert!(answer.status.as_u16() < 500, "{method} {concrete} {content_type}: {} {}", answer.status, answer.text);
+                    assert!(
+                        answer.status.as_u16() < 500,
+                        "{method} {concrete} {content_type}: {} {}",
+                        answer.status,
+                        answer.text
+                    );
                     if !answer.content_type.starts_with("text/event-stream") {
-                        assert!(answer.json().is_object() || answer.json().is_array(), "{method} {concrete}: {}", answer.text);
+                        assert!(
+                            answer.json().is_object() || answer.json().is_array(),
+                            "{method} {concrete}: {}",
+                            answer.text
+                        );
                     }
                 }
             }
