@@ -24,6 +24,8 @@ pub(crate) struct Upload {
 pub(crate) struct Fields {
     pairs: Vec<(String, String)>,
     pub(crate) uploads: Vec<Upload>,
+    /// Where the fields came from, for validation errors: `body` or `query`.
+    loc: &'static str,
 }
 
 impl<S: Send + Sync> FromRequest<S> for Fields {
@@ -50,7 +52,7 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
                 )
             })?;
             let pairs = form_urlencoded_pairs(&bytes)?;
-            return Ok(Self { pairs, uploads: Vec::new() });
+            return Ok(Self { pairs, uploads: Vec::new(), loc: "body" });
         }
         Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -66,7 +68,7 @@ fn form_urlencoded_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError
 }
 
 async fn read_multipart(mut multipart: Multipart) -> Result<Fields, ApiError> {
-    let mut fields = Fields::default();
+    let mut fields = Fields { loc: "body", ..Fields::default() };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -94,10 +96,59 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Fields, ApiError> {
 }
 
 impl Fields {
-    /// Fields from name-value pairs (tests and the A2A bridge).
+    /// Fields from name-value pairs.
     #[cfg(test)]
     pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self { pairs: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), uploads: Vec::new() }
+        let pairs = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Self { pairs, uploads: Vec::new(), loc: "body" }
+    }
+
+    /// The parameters of a query string (repeated keys keep every value).
+    pub(crate) fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
+        let pairs = form_urlencoded_pairs(query.unwrap_or_default().as_bytes())?;
+        Ok(Self { pairs, uploads: Vec::new(), loc: "query" })
+    }
+
+    /// Every value of `name`, in order (`status=A&status=B`).
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
+    }
+
+    /// An integer field at least `min`; `default` when absent.
+    pub(crate) fn int(&self, name: &str, min: i64, default: i64) -> Result<i64, ApiError> {
+        let Some(text) = self.text(name) else { return Ok(default) };
+        let value: i64 = text.trim().parse().map_err(|_| {
+            ApiError::validation(
+                &[self.loc, name],
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+                Value::String(text.to_owned()),
+            )
+        })?;
+        if value < min {
+            return Err(ApiError::validation(
+                &[self.loc, name],
+                "greater_than_equal",
+                format!("Input should be greater than or equal to {min}"),
+                Value::String(text.to_owned()),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A field that must be one of `allowed`; `None` when absent.
+    pub(crate) fn choice(&self, name: &str, allowed: &[&str]) -> Result<Option<&str>, ApiError> {
+        let Some(text) = self.text(name) else { return Ok(None) };
+        if allowed.contains(&text) {
+            return Ok(Some(text));
+        }
+        let expected = allowed.iter().map(|value| format!("'{value}'")).collect::<Vec<_>>().join(", ");
+        Err(ApiError::validation(
+            &[self.loc, name],
+            "enum",
+            format!("Input should be {expected}"),
+            Value::String(text.to_owned()),
+        ))
     }
 
     /// The last value of `name`, if sent (empty values count as sent).
@@ -124,7 +175,7 @@ impl Fields {
 
     /// The value of a required field: 422 `missing` when absent.
     pub(crate) fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.raw(name).ok_or_else(|| ApiError::missing(&["body", name]))
+        self.raw(name).ok_or_else(|| ApiError::missing(&[self.loc, name]))
     }
 
     /// A boolean field as pydantic reads one (`true`/`false`, `1`/`0`,
@@ -135,7 +186,7 @@ impl Fields {
             "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
             "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
             _ => Err(ApiError::validation(
-                &["body", name],
+                &[self.loc, name],
                 "bool_parsing",
                 "Input should be a valid boolean, unable to interpret input",
                 Value::String(value.to_owned()),

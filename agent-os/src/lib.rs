@@ -19,6 +19,7 @@ mod decisions;
 mod deps;
 mod error;
 mod form;
+mod json;
 mod media;
 mod openapi;
 mod os;

@@ -98,6 +98,9 @@ fn form_schema(fields: &[(&str, &str, &str)], required: &[&str]) -> Value {
 fn request_body(body: Body) -> Option<Value> {
     let schema = match body {
         Body::None => return None,
+        Body::Json => {
+            return Some(json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}));
+        }
         Body::RunForm => form_schema(
             &[
                 ("message", "string", "The input message"),

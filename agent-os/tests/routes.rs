@@ -467,7 +467,7 @@ async fn the_openapi_document_lists_every_route() {
     // Every documented operation is served (none answers the router's 404 fallback).
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
-            let concrete = path.replace("{id}", "weather").replace("{run_id}", "r");
+            let concrete = path.replace("{id}", "weather").replace("{run_id}", "r").replace("{session_id}", "s");
             let request =
                 Request::builder().method(method.to_uppercase().as_str()).uri(&concrete).body(Body::empty()).unwrap();
             let answer = send(&os, request).await;
@@ -579,7 +579,7 @@ async fn no_malformed_request_gets_a_500() {
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             for id in ["weather", "crew", "flow", "%00", "..%2F..", "a%20b"] {
-                let concrete = path.replace("{id}", id).replace("{run_id}", "r%2Fx");
+                let concrete = path.replace("{id}", id).replace("{run_id}", "r%2Fx").replace("{session_id}", id);
                 for (content_type, body) in &bodies {
                     let request = Request::builder()
                         .method(method.to_uppercase().as_str())

@@ -2,6 +2,7 @@
 
 mod discovery;
 mod runs;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
@@ -27,6 +28,8 @@ pub(crate) enum Body {
     RunForm,
     /// A continue form: URL-encoded or multipart.
     ContinueForm,
+    /// A JSON object.
+    Json,
 }
 
 /// One route: its method, path, documentation and handler.
@@ -121,7 +124,76 @@ pub(crate) fn table() -> Vec<Route> {
             post(move |state, path| runs::cancel(state, path, kind)),
         ));
     }
+    routes.extend(session_routes());
     routes
+}
+
+fn with_json(mut route: Route) -> Route {
+    route.body = Body::Json;
+    route
+}
+
+fn session_routes() -> Vec<Route> {
+    vec![
+        with_json(route(
+            Method::POST,
+            "/sessions",
+            "Sessions",
+            "Create a session (?type=agent|team|workflow)",
+            post(sessions::create),
+        )),
+        route(Method::GET, "/sessions", "Sessions", "Sessions, filtered, sorted and paged", get(sessions::list)),
+        with_json(route(
+            Method::DELETE,
+            "/sessions",
+            "Sessions",
+            "Delete several sessions",
+            delete(sessions::delete_many),
+        )),
+        route(
+            Method::GET,
+            "/sessions/{session_id}",
+            "Sessions",
+            "One session with its chat history",
+            get(sessions::one),
+        ),
+        with_json(route(
+            Method::PATCH,
+            "/sessions/{session_id}",
+            "Sessions",
+            "Update a session's name, state, metadata or summary",
+            patch(sessions::update),
+        )),
+        route(
+            Method::DELETE,
+            "/sessions/{session_id}",
+            "Sessions",
+            "Delete a session and its runs",
+            delete(sessions::delete),
+        ),
+        with_json(route(
+            Method::POST,
+            "/sessions/{session_id}/rename",
+            "Sessions",
+            "Rename a session",
+            post(sessions::rename),
+        )),
+        route(Method::GET, "/sessions/{session_id}/runs", "Sessions", "A session's runs", get(sessions::runs)),
+        route(
+            Method::GET,
+            "/sessions/{session_id}/run-previews",
+            "Sessions",
+            "Previews of a session's runs",
+            get(sessions::previews),
+        ),
+        route(
+            Method::GET,
+            "/sessions/{session_id}/runs/{run_id}",
+            "Sessions",
+            "One run of a session",
+            get(sessions::run),
+        ),
+    ]
 }
 
 struct KindPaths {
