@@ -180,9 +180,14 @@ fn reply_in_text(system: &str, prompt: &str) -> String {
     }
 }
 
-/// A call id unique within its conversation and stable across runs.
+/// A call id stable across runs, unique within its conversation, and
+/// different for a team leader and the member it hands the same prompt to
+/// (the system prompt and the tools are hashed with the prompt).
 fn call_id(conversation: &Conversation, prompt: &str) -> String {
-    let hash = prompt.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    let parts = [conversation.system.as_str(), prompt].into_iter().chain(conversation.tools.iter().map(String::as_str));
+    let hash = parts
+        .flat_map(|part| part.bytes().chain([0]))
+        .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
     format!("toolu_demo_{hash:08x}_{}", conversation.messages)
 }
 
@@ -245,5 +250,13 @@ mod tests {
         assert_ne!(call_id(&conversation(1), "a"), call_id(&conversation(3), "a"));
         assert_ne!(call_id(&conversation(1), "a"), call_id(&conversation(1), "b"));
         assert_eq!(call_id(&conversation(1), "a"), call_id(&conversation(1), "a"));
+        let leader = Conversation {
+            system: "You lead the team".into(),
+            tools: vec!["delegate_task_to_member".into()],
+            messages: 1,
+            ..Conversation::default()
+        };
+        let member = Conversation { tools: vec!["delete_city".into()], messages: 1, ..Conversation::default() };
+        assert_ne!(call_id(&leader, "Delete Rome"), call_id(&member, "Delete Rome"));
     }
 }

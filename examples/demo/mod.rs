@@ -134,6 +134,37 @@ pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, store: Arc<dyn Sessio
     })
 }
 
+impl Demo {
+    /// An AgentOS builder serving every component, as `demo-os` ("Demo
+    /// AgentOS") on the demo's store; add a security key or limits, then build.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    ///
+    /// let store = examples::demo::open_store(None).await?;
+    /// let demo = examples::demo::build(|_| Arc::new(examples::demo::offline_model()), store).await?;
+    /// let os = demo.os_builder().security_key(Some("secret".into())).build()?;
+    /// let _router = os.router(); // or os.serve(listener, shutdown)
+    /// # Ok::<_, anyhow::Error>(()) }).unwrap();
+    /// ```
+    pub fn os_builder(&self) -> agent_os::AgentOsBuilder<()> {
+        let mut builder = agent_os::AgentOs::builder().id("demo-os").name("Demo AgentOS").store(self.store.clone());
+        for agent in &self.agents {
+            builder = builder.agent(agent.clone());
+        }
+        for team in &self.teams {
+            builder = builder.team(team.clone());
+        }
+        for workflow in &self.workflows {
+            builder = builder.workflow(workflow.clone());
+        }
+        builder
+    }
+}
+
 /// Claude when `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`) is set
 /// (honouring `ANTHROPIC_BASE_URL`, so `cargo run --example
 /// fake_messages_api` can stand in for it), the offline brain otherwise.
