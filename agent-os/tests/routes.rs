@@ -484,3 +484,125 @@ async fn two_agents_with_one_id_or_none_do_not_build() {
     let anonymous = agent_core::Agent::builder(common::brain(None)).build().unwrap();
     assert!(agent_os::AgentOs::builder().agent(anonymous).build().is_err());
 }
+
+#[tokio::test]
+async fn a_team_whose_member_pauses_pauses_and_continues_with_requirements() {
+    let store = Arc::new(InMemoryStore::new());
+    let approver = agent_core::Agent::builder(common::brain(Some(("delete_city", json!({"city": "Lima"})))))
+        .id("approver")
+        .tool(common::delete_tool())
+        .build()
+        .unwrap();
+    let leader =
+        common::brain(Some(("delegate_task_to_member", json!({"member_id": "approver", "task": "Delete Lima"}))));
+    let board = agent_core::Team::builder(leader).id("board").member(approver).store(store.clone()).build().unwrap();
+    let os = agent_os::AgentOs::builder().team(board).build().unwrap();
+    let paused = form(&os, "/teams/board/runs", &[("message", "Delete Lima"), ("stream", "false")]).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let paused = paused.json();
+    assert_eq!(paused["status"], "PAUSED", "{paused}");
+    let requirement = paused["requirements"][0].clone();
+    assert_eq!(requirement["tool_execution"]["tool_name"], "delete_city");
+    assert_eq!(requirement["tool_execution"]["requires_confirmation"], true);
+    let mut decided = requirement.clone();
+    decided["confirmation"] = json!(true);
+    decided["tool_execution"]["confirmed"] = json!(true);
+    let run_id = paused["run_id"].as_str().unwrap();
+    let answer = form(
+        &os,
+        &format!("/teams/board/runs/{run_id}/continue"),
+        &[("requirements", &json!([decided]).to_string()), ("stream", "true")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let names = answer.names();
+    assert_eq!(names.first().map(String::as_str), Some("TeamRunContinued"), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("TeamRunCompleted"), "{names:?}");
+    let (_, done) = answer.events().pop().unwrap();
+    assert!(done["content"].as_str().unwrap().contains("deleted Lima"), "{done}");
+}
+
+#[tokio::test]
+async fn a_workflow_whose_step_pauses_continues_with_step_requirements() {
+    let store = Arc::new(InMemoryStore::new());
+    let approver = agent_core::Agent::builder(common::brain(Some(("delete_city", json!({"city": "Kyiv"})))))
+        .id("approver")
+        .tool(common::delete_tool())
+        .build()
+        .unwrap();
+    let writer = agent_core::Agent::builder(common::brain(None)).id("writer").build().unwrap();
+    let flow = agent_core::Workflow::builder("cleanup")
+        .step(agent_core::Step::run("approve", approver))
+        .step(agent_core::Step::run("report", writer))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let os = agent_os::AgentOs::builder().workflow(flow).build().unwrap();
+    let paused = form(&os, "/workflows/cleanup/runs", &[("message", "Delete Kyiv"), ("stream", "false")]).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let paused = paused.json();
+    assert_eq!(paused["status"], "PAUSED", "{paused}");
+    let mut requirements = paused["step_requirements"].clone();
+    assert_eq!(requirements[0]["tool_execution"]["tool_name"], "delete_city");
+    requirements[0]["confirmed"] = json!(true);
+    let run_id = paused["run_id"].as_str().unwrap();
+    let answer = form(
+        &os,
+        &format!("/workflows/cleanup/runs/{run_id}/continue"),
+        &[("step_requirements", &requirements.to_string()), ("stream", "true")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let names = answer.names();
+    assert_eq!(names.last().map(String::as_str), Some("WorkflowCompleted"), "{names:?}");
+    let (_, done) = answer.events().pop().unwrap();
+    assert!(done["content"].as_str().unwrap().contains("deleted Kyiv"), "{done}");
+}
+
+#[tokio::test]
+async fn no_malformed_request_gets_a_500() {
+    let (os, _) = os();
+    let document = get(&os, "/openapi.json").await.json();
+    let bodies: [(&str, &[u8]); 8] = [
+        ("application/x-www-form-urlencoded", b"message=%ZZ&stream=true"),
+        ("application/x-www-form-urlencoded", b"=&&==&message"),
+        ("application/x-www-form-urlencoded", b"message=hi&tools=%5B%7B%22tool_call_id%22%3A3%7D%5D&stream=false"),
+        ("application/x-www-form-urlencoded", b"message=hi&requirements=null&step_requirements=%7B%7D&stream=false"),
+        ("application/x-www-form-urlencoded", &[0xff, 0xfe, 0x00, 0x3d]),
+        ("multipart/form-data", b"--x\r\n"),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n\xff\xfe\r\n--x--\r\n",
+        ),
+        ("text/plain", b"message=hi"),
+    ];
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            for id in ["weather", "crew", "flow", "%00", "..%2F..", "a%20b"] {
+                let concrete = path.replace("{id}", id).replace("{run_id}", "r%2Fx");
+                for (content_type, body) in &bodies {
+                    let request = Request::builder()
+                        .method(method.to_uppercase().as_str())
+                        .uri(&concrete)
+                        .header("content-type", *content_type)
+                        .body(Body::from(body.to_vec()))
+                        .unwrap();
+                    let answer = send(&os, request).await;
+                    assert!(
+                        answer.status.as_u16() < 500,
+                        "{method} {concrete} {content_type}: {} {}",
+                        answer.status,
+                        answer.text
+                    );
+                    if !answer.content_type.starts_with("text/event-stream") {
+                        assert!(
+                            answer.json().is_object() || answer.json().is_array(),
+                            "{method} {concrete}: {}",
+                            answer.text
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

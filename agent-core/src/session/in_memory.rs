@@ -168,6 +168,10 @@ impl SessionStore for InMemoryStore {
         };
         stored.state.clone_from(&session.state);
         stored.summary.clone_from(&session.summary);
+        stored.metrics.clone_from(&session.metrics);
+        if stored.session_name.is_none() {
+            stored.session_name.clone_from(&session.session_name);
+        }
         stored.updated_at = session.updated_at;
         if stored.user_id.is_none() {
             stored.user_id.clone_from(&session.user_id);

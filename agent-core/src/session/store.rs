@@ -135,9 +135,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Saves a run and what it owns of its session, in one transaction.
     ///
     /// Of the session only the run's part is written: `state`, `summary`,
-    /// `updated_at`, and `user_id` / `component_id` where the stored session
-    /// has none. The name, type and metadata stay as stored, so a rename made
-    /// during the run survives. The run is inserted or replaced.
+    /// `metrics` (the run's caller holds the session's lease, so it adds the
+    /// run's tokens to what it loaded), `updated_at`, and `user_id` /
+    /// `component_id` / `session_name` where the stored session has none.
+    /// The type and metadata stay as stored, and so does a name given during
+    /// the run. The run is inserted or replaced.
     ///
     /// # Errors
     ///

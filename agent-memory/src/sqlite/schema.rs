@@ -116,4 +116,14 @@ const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 3,
+        description: "session metadata; the model, provider and metadata of each run",
+        statements: &[
+            "ALTER TABLE agent_sessions ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE agent_runs ADD COLUMN model TEXT",
+            "ALTER TABLE agent_runs ADD COLUMN model_provider TEXT",
+            "ALTER TABLE agent_runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
+        ],
+    },
 ];

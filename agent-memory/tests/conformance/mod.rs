@@ -80,6 +80,7 @@ macro_rules! all_backend_tests {
             sessions::concurrent_runs_keep_every_message,
             runs::start_run_creates_only_missing_sessions,
             runs::save_run_writes_only_what_the_run_owns,
+            runs::save_run_names_an_unnamed_session,
             runs::save_run_never_recreates_a_deleted_session,
             runs::leases_have_one_holder_at_a_time,
             runs::hundred_runs_under_the_lease_count_to_100,
