@@ -1,5 +1,7 @@
 //! Shared helpers for the runnable examples in `examples/examples/`.
 
+pub mod demo;
+
 use std::sync::Arc;
 
 use agent_core::Model;

@@ -9,6 +9,7 @@ mod fallbacks;
 mod faults;
 mod memory;
 mod messages;
+mod responder;
 mod retries;
 mod rules;
 mod schema_snapshots;
