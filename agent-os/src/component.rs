@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::deps::Deps;
 use crate::error::ApiError;
+use crate::wire::StepExecutor;
 
 /// How a run starts.
 pub(crate) enum Start {
@@ -57,6 +58,8 @@ pub(crate) trait Component: Send + Sync + 'static {
     fn describe(&self, db_id: Option<&str>) -> Value;
     /// The short description of `/config`.
     fn summary(&self, db_id: Option<&str>) -> Value;
+    /// A workflow's steps and what runs them (empty for agents and teams).
+    fn step_executors(&self) -> &[StepExecutor];
     /// Starts a run: its events, then its result. The run advances only while
     /// the stream is polled.
     fn launch(&self, spec: RunSpec) -> Result<BoxStream<'static, RunItem>, ApiError>;
@@ -66,6 +69,7 @@ pub(crate) trait Component: Send + Sync + 'static {
 pub(crate) struct Served<R, D> {
     pub(crate) runnable: R,
     pub(crate) deps: Deps<D>,
+    pub(crate) steps: Vec<StepExecutor>,
 }
 
 /// What the description of each kind needs beyond [`Runnable`].
@@ -73,6 +77,10 @@ pub(crate) trait Describe {
     fn store(&self) -> Option<&Arc<dyn SessionStore>>;
     fn describe(&self, db_id: Option<&str>) -> Value;
     fn summary(&self, db_id: Option<&str>) -> Value;
+    /// A workflow's steps (depth first) and what runs each.
+    fn step_executors(&self) -> Vec<StepExecutor> {
+        Vec::new()
+    }
 }
 
 impl<D, R> Component for Served<R, D>
@@ -103,6 +111,10 @@ where
 
     fn summary(&self, db_id: Option<&str>) -> Value {
         self.runnable.summary(db_id)
+    }
+
+    fn step_executors(&self) -> &[StepExecutor] {
+        &self.steps
     }
 
     fn launch(&self, spec: RunSpec) -> Result<BoxStream<'static, RunItem>, ApiError> {
@@ -265,6 +277,25 @@ impl<D: Send + Sync + 'static> Describe for Workflow<D> {
 
     fn summary(&self, db_id: Option<&str>) -> Value {
         json!({"id": self.id(), "name": self.name(), "description": self.description(), "db_id": db_id})
+    }
+
+    fn step_executors(&self) -> Vec<StepExecutor> {
+        let mut executors = Vec::new();
+        let mut stack: Vec<&Step<D>> = self.steps().iter().rev().collect();
+        while let Some(step) = stack.pop() {
+            use agent_core::StepKindName as K;
+            let executor_type = match step.kind() {
+                K::Agent => "agent",
+                K::Team => "team",
+                K::Workflow => "workflow",
+                K::Function => "function",
+                _ => "steps",
+            };
+            let executor_name = step.target_id().unwrap_or(step.name()).to_owned();
+            executors.push(StepExecutor { step_name: step.name().to_owned(), executor_type, executor_name });
+            stack.extend(step.children().iter().rev());
+        }
+        executors
     }
 }
 

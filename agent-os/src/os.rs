@@ -299,7 +299,8 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
                     kind.as_str()
                 )));
             }
-            let served: Arc<dyn Component> = Arc::new(Served { runnable, deps: deps.clone() });
+            let steps = runnable.step_executors();
+            let served: Arc<dyn Component> = Arc::new(Served { runnable, deps: deps.clone(), steps });
             Ok(served)
         }));
         self

@@ -22,6 +22,16 @@ pub(crate) struct Owner<'a> {
     pub(crate) kind: SessionType,
     pub(crate) id: &'a str,
     pub(crate) name: Option<&'a str>,
+    /// A workflow's steps: name, executor type, executor id.
+    pub(crate) steps: &'a [StepExecutor],
+}
+
+/// What runs a workflow step, as `StepMetrics` names it.
+#[derive(Clone, Debug)]
+pub(crate) struct StepExecutor {
+    pub(crate) step_name: String,
+    pub(crate) executor_type: &'static str,
+    pub(crate) executor_name: String,
 }
 
 impl Owner<'_> {
@@ -190,7 +200,11 @@ pub(crate) fn output_json(owner: Owner<'_>, output: &RunOutput<Value>) -> Value 
         map.insert("model_provider".into(), json!(output.model_provider));
     }
     map.insert("status".into(), json!(status_name(output.status)));
-    map.insert("metrics".into(), metrics_json(output));
+    let metrics = match owner.kind {
+        SessionType::Workflow => workflow_metrics_json(owner.steps, output),
+        _ => metrics_json(output),
+    };
+    map.insert("metrics".into(), metrics);
     map.insert("messages".into(), Value::Array(messages_json(&output.messages, output.created_at)));
     let mut tools: Vec<Value> = output.tools.iter().map(|tool| tool_json(tool, output.created_at)).collect();
     let pending: Vec<Value> = output
@@ -227,6 +241,59 @@ pub(crate) fn output_json(owner: Owner<'_>, output: &RunOutput<Value>) -> Value 
         SessionType::Agent => {}
     }
     Value::Object(map)
+}
+
+/// A workflow's metrics as `WorkflowMetrics` (`steps` by name, `duration`),
+/// with the run's token totals beside them.
+fn workflow_metrics_json(executors: &[StepExecutor], output: &RunOutput<Value>) -> Value {
+    let mut steps = Map::new();
+    for step in &output.step_outputs {
+        let executor = executors.iter().find(|executor| executor.step_name == step.step_name);
+        steps.insert(
+            step.step_name.clone(),
+            json!({
+                "step_name": step.step_name,
+                "executor_type": executor.map_or("function", |executor| executor.executor_type),
+                "executor_name": executor.map_or(step.step_name.as_str(), |executor| executor.executor_name.as_str()),
+                "metrics": null,
+            }),
+        );
+    }
+    let mut value = metrics_json(output);
+    value["steps"] = Value::Object(steps);
+    value
+}
+
+/// The event that ends a paused run's stream, built from its output:
+/// `RunPaused` / `TeamRunPaused` with the calls the user must decide (for a
+/// team, its members' calls) and their requirements, or `WorkflowPaused`
+/// with the step requirements.
+pub(crate) fn paused_event(owner: Owner<'_>, output: &RunOutput<Value>) -> (String, Value) {
+    let pending: Vec<Value> = output
+        .pending_tool_calls()
+        .iter()
+        .map(|pending| tool_json(&pending_tool(pending), output.created_at))
+        .collect();
+    let name = match owner.kind {
+        SessionType::Agent => "RunPaused",
+        SessionType::Team => "TeamRunPaused",
+        SessionType::Workflow => "WorkflowPaused",
+    };
+    let mut map = Map::new();
+    map.insert("event".into(), json!(name));
+    owner.insert_into(&mut map);
+    map.insert("run_id".into(), json!(output.run_id));
+    map.insert("session_id".into(), json!(output.session_id));
+    map.insert("content".into(), output.content.clone());
+    map.insert("created_at".into(), json!(agent_core::support::unix_now()));
+    map.insert("requirements".into(), Value::Array(requirements_json(&pending, output.created_at)));
+    if owner.kind == SessionType::Workflow {
+        map.insert("status".into(), json!("PAUSED"));
+        map.insert("step_requirements".into(), Value::Array(step_requirements(&pending)));
+        map.insert("step_results".into(), json!(output.step_outputs));
+    }
+    map.insert("tools".into(), Value::Array(pending));
+    (name.to_owned(), Value::Object(map))
 }
 
 /// What a paused workflow asks: one entry per pending call of its paused step.

@@ -98,7 +98,12 @@ struct RunCtx {
 
 impl RunCtx {
     fn owner(&self) -> Owner<'_> {
-        Owner { kind: self.component.kind(), id: self.component.id(), name: self.component.name() }
+        Owner {
+            kind: self.component.kind(),
+            id: self.component.id(),
+            name: self.component.name(),
+            steps: self.component.step_executors(),
+        }
     }
 }
 
@@ -350,10 +355,13 @@ fn sse(
     let ctx = Arc::new(ctx);
     let mut ended = false;
     let events = futures::stream::once(async move { first }).chain(rest).filter_map(move |item| {
-        let ctx = ctx.clone();
         let frame = match item {
             RunItem::Event(event) => {
                 let own_run = event.run_id.as_ref() == ctx.run_id;
+                // The run's own pause is reported from its output, at its end.
+                if own_run && event.kind.name() == "RunPaused" {
+                    return futures::future::ready(None);
+                }
                 if own_run && is_terminal(event.kind.name()) {
                     ended = true;
                 }
@@ -364,6 +372,13 @@ fn sse(
                 Some(frame(event.name(), &value))
             }
             RunItem::Done(result) => match result {
+                Ok(output) if output.is_paused() => {
+                    let (name, mut value) = wire::paused_event(ctx.owner(), &output);
+                    if value.get("session_id").is_none_or(Value::is_null) {
+                        value["session_id"] = json!(ctx.session_id);
+                    }
+                    Some(frame(&name, &value))
+                }
                 Err(err) if !ended => {
                     let (name, value) = wire::error_event(ctx.owner(), &ctx.run_id, Some(&ctx.session_id), &err);
                     Some(frame(&name, &value))
@@ -371,7 +386,7 @@ fn sse(
                 _ => None,
             },
         };
-        async move { frame.map(Ok) }
+        futures::future::ready(frame.map(Ok))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
 }
@@ -416,7 +431,7 @@ pub(super) async fn status(
         Ok(_) => return ApiError::not_found("Run not found").into_response(),
         Err(err) => return ApiError::internal(&err).into_response(),
     };
-    let owner = Owner { kind, id: component.id(), name: component.name() };
+    let owner = Owner { kind, id: component.id(), name: component.name(), steps: component.step_executors() };
     let mut body = json!({
         "run_id": record.run_id,
         "session_id": record.session_id,
