@@ -9,10 +9,8 @@ use agent_memory::{PostgresStore, SqliteStore};
 /// for Postgres, `sqlite:…` for SQLite, any other text as a SQLite file
 /// path, and no URL for SQLite in memory. The schema is migrated on open.
 ///
-/// Servers should use a file: the in-memory database currently loses its
-/// tables on a multi-threaded runtime once a run has raced a network model
-/// call against its cancel watch (every later run fails with `no such
-/// table: agent_sessions`), while a file database keeps working.
+/// Servers should use a file or Postgres: the in-memory database is gone
+/// when the process stops.
 ///
 /// # Errors
 ///

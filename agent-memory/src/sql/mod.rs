@@ -64,11 +64,20 @@ pub struct SqlStore<DB: Dialect> {
     /// The Postgres schema the tables are in, when one was chosen.
     pub(crate) schema: Option<String>,
     pub(crate) cancel: Arc<dyn CancelSignal>,
+    /// A connection held open for the store's life, never used: it keeps a
+    /// shared in-memory SQLite database alive while the pool replaces
+    /// connections (one dropped mid-query is closed, not reused).
+    pub(crate) keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl<DB: Dialect> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), schema: self.schema.clone(), cancel: Arc::clone(&self.cancel) }
+        Self {
+            pool: self.pool.clone(),
+            schema: self.schema.clone(),
+            cancel: Arc::clone(&self.cancel),
+            keep_alive: self.keep_alive.clone(),
+        }
     }
 }
 
