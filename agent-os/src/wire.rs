@@ -49,12 +49,13 @@ impl Owner<'_> {
 /// A tool execution as agno's `ToolExecution.to_dict` writes it, nulls included.
 pub(crate) fn tool_json(tool: &ToolExecution, created_at: i64) -> Value {
     let metrics = if tool.metrics.is_empty() { Value::Null } else { json!(tool.metrics) };
-    let pending = tool.result.is_none() && (tool.requires_confirmation || tool.external_execution_required);
+    // No result yet (started, or waiting for the user): no verdict either.
+    let open = tool.result.is_none() && !tool.tool_call_error;
     json!({
         "tool_call_id": tool.tool_call_id,
         "tool_name": tool.tool_name,
         "tool_args": tool.tool_args,
-        "tool_call_error": if pending { Value::Null } else { Value::Bool(tool.tool_call_error) },
+        "tool_call_error": if open { Value::Null } else { Value::Bool(tool.tool_call_error) },
         "result": tool.result,
         "metrics": metrics,
         "child_run_id": null,

@@ -3,7 +3,8 @@
 //! on the real Claude client pointed at the strict fake Messages API with the demo brain.
 //!
 //! Runs when `AGENT_OS_COMPAT_PYTHON` names an interpreter with the pinned client
-//! (`agent-os/compat/setup.sh VENV_DIR` prints it); CI sets it. Without it the test says it is skipped.
+//! (`agent-os/compat/setup.sh VENV_DIR` prints it); CI sets it, and `AGENT_OS_REQUIRE_COMPAT=1`, which
+//! makes a missing interpreter a failure. Without them the test says it is skipped.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -24,6 +25,10 @@ const SECURITY_KEY: &str = "compat-secret";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_agentos_client_drives_the_demo_os() {
     let Some(python) = std::env::var_os("AGENT_OS_COMPAT_PYTHON").filter(|python| !python.is_empty()) else {
+        assert!(
+            std::env::var("AGENT_OS_REQUIRE_COMPAT").as_deref() != Ok("1"),
+            "AGENT_OS_REQUIRE_COMPAT=1 but AGENT_OS_COMPAT_PYTHON is not set"
+        );
         println!("skipped: AGENT_OS_COMPAT_PYTHON is not set (agent-os/compat/setup.sh VENV_DIR prints one)");
         return;
     };
@@ -31,7 +36,7 @@ async fn the_python_agentos_client_drives_the_demo_os() {
 
     let fake = demo::messages_api::start_fake("127.0.0.1:0").await.unwrap();
     let claude: Arc<dyn Model> = Arc::new(fake.builder().model("claude-sonnet-4-5").build().unwrap());
-    // A database file, as a deployment would use (and not `open_store(None)`: see the note on it).
+    // A database file, as a deployment would use.
     let database = std::env::temp_dir().join(format!("agentos-compat-{}.db", std::process::id()));
     remove_database(&database);
     let store = demo::open_store(Some(&database.display().to_string())).await.unwrap();
