@@ -14,8 +14,8 @@ impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BYTE_ORDER: &'static str = " COLLATE \"C\"";
     // `?|`: the array holds at least one of these strings (served by the GIN index).
-    const TOPICS_ANY_OPEN: &'static str = " AND topics ?| ARRAY[";
-    const TOPICS_ANY_CLOSE: &'static str = "]::text[]";
+    const TOPIC_HAS_OPEN: &'static str = " AND topics ? (";
+    const TOPIC_HAS_CLOSE: &'static str = ")::text";
     // The topics of a row as a JSON array, `[]` when the column is not one
     // (a corrupt row must not break topic queries over the others).
     const MEMORY_TOPICS: &'static str = "SELECT DISTINCT (element #>> '{}') COLLATE \"C\" AS topic \

@@ -29,11 +29,12 @@ pub trait Dialect: Database + sealed::Sealed {
     const BEGIN_WRITE: &'static str;
     /// Appended to a text sort key so text sorts by code point, as Rust strings do.
     const BYTE_ORDER: &'static str;
-    /// Opens the "topics has any of" filter of a memory query; the topics
-    /// follow as binds separated by `, `, then [`TOPICS_ANY_CLOSE`](Self::TOPICS_ANY_CLOSE).
-    const TOPICS_ANY_OPEN: &'static str;
-    /// Closes [`TOPICS_ANY_OPEN`](Self::TOPICS_ANY_OPEN).
-    const TOPICS_ANY_CLOSE: &'static str;
+    /// Opens the "topics has this one" filter of a memory query (one per
+    /// topic, AND-ed: a memory must have them all, as AgentOS filters); the
+    /// topic follows as a bind, then [`TOPIC_HAS_CLOSE`](Self::TOPIC_HAS_CLOSE).
+    const TOPIC_HAS_OPEN: &'static str;
+    /// Closes [`TOPIC_HAS_OPEN`](Self::TOPIC_HAS_OPEN).
+    const TOPIC_HAS_CLOSE: &'static str;
     /// The distinct topics of the memories, sorted; `$1` is the user or `NULL`.
     const MEMORY_TOPICS: &'static str;
     /// The database's clock in unix milliseconds, the clock leases expire by.

@@ -13,9 +13,9 @@ impl Dialect for Sqlite {
     const BYTE_ORDER: &'static str = "";
     // The topics of a row as a JSON array, `[]` when the column is not one
     // (a corrupt row must not break topic queries over the others).
-    const TOPICS_ANY_OPEN: &'static str = " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(topics) \
-         AND json_type(topics) = 'array' THEN topics ELSE '[]' END) WHERE json_each.value IN (";
-    const TOPICS_ANY_CLOSE: &'static str = "))";
+    const TOPIC_HAS_OPEN: &'static str = " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(topics) \
+         AND json_type(topics) = 'array' THEN topics ELSE '[]' END) WHERE json_each.value = ";
+    const TOPIC_HAS_CLOSE: &'static str = ")";
     const MEMORY_TOPICS: &'static str = "SELECT DISTINCT CAST(json_each.value AS TEXT) AS topic \
          FROM agent_memories, json_each(CASE WHEN json_valid(topics) AND json_type(topics) = 'array' \
          THEN topics ELSE '[]' END) WHERE ($1 IS NULL OR user_id = $1) AND json_each.type = 'text' ORDER BY topic";
