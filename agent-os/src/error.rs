@@ -73,7 +73,6 @@ impl ApiError {
     }
 
     /// The status answered.
-    #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }

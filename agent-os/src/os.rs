@@ -4,7 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent_core::{Agent, IntoStore, Runnable, SessionStore, SessionType, Team, Workflow};
+use agent_core::memory::MemoryStore;
+use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
 use axum::Router;
 use serde::Serialize;
 use serde_json::Value;
@@ -59,6 +60,9 @@ pub(crate) struct Shared {
     pub(crate) description: Option<String>,
     pub(crate) components: Vec<Arc<dyn Component>>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) memory_store: Option<Arc<dyn MemoryStore>>,
+    pub(crate) memory_model: Option<Arc<dyn Model>>,
+    pub(crate) models: Option<ModelResolver>,
     pub(crate) db_id: String,
     pub(crate) security_key: Option<String>,
     pub(crate) cors_origins: Option<Vec<String>>,
@@ -217,6 +221,9 @@ pub struct AgentOsBuilder<D> {
     deps: Deps<D>,
     components: Vec<Pending<D>>,
     store: Option<Arc<dyn SessionStore>>,
+    memory_store: Option<Arc<dyn MemoryStore>>,
+    memory_model: Option<Arc<dyn Model>>,
+    models: Option<ModelResolver>,
     db_id: String,
     security_key: Option<String>,
     cors_origins: Option<Vec<String>>,
@@ -225,6 +232,9 @@ pub struct AgentOsBuilder<D> {
 }
 
 type Pending<D> = Box<dyn FnOnce(&Deps<D>) -> Result<Arc<dyn Component>> + Send>;
+
+/// Makes a model from a provider and a model id (`anthropic`, `claude-sonnet-4-5`).
+pub(crate) type ModelResolver = Arc<dyn Fn(&str, &str) -> Result<Arc<dyn Model>, String> + Send + Sync>;
 
 impl<D> std::fmt::Debug for AgentOsBuilder<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -245,6 +255,9 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             deps,
             components: Vec::new(),
             store: None,
+            memory_store: None,
+            memory_model: None,
+            models: None,
             db_id: "agent-os-db".into(),
             security_key: None,
             cors_origins: None,
@@ -314,6 +327,29 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
         self
     }
 
+    /// The store the memory routes read and write (`/memories`, ...).
+    pub fn memory_store(mut self, store: Arc<dyn MemoryStore>) -> Self {
+        self.memory_store = Some(store);
+        self
+    }
+
+    /// The model `POST /optimize-memories` uses when the request names none.
+    pub fn memory_model(mut self, model: Arc<dyn Model>) -> Self {
+        self.memory_model = Some(model);
+        self
+    }
+
+    /// How a request's `provider:model-id` (such as
+    /// `anthropic:claude-sonnet-4-5`) becomes a model; without it, requests
+    /// naming a model are refused with a 400.
+    pub fn models(
+        mut self,
+        resolve: impl Fn(&str, &str) -> Result<Arc<dyn Model>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.models = Some(Arc::new(resolve));
+        self
+    }
+
     /// The id the store is shown with (default `agent-os-db`).
     pub fn db_id(mut self, db_id: impl Into<String>) -> Self {
         self.db_id = db_id.into();
@@ -379,6 +415,9 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             description: self.description,
             components,
             store: self.store,
+            memory_store: self.memory_store,
+            memory_model: self.memory_model,
+            models: self.models,
             db_id: self.db_id,
             security_key: self.security_key,
             cors_origins: self.cors_origins,

@@ -1,6 +1,7 @@
 //! The route table: every route once, with the summary the OpenAPI document shows, and the router built from it with its layers.
 
 mod discovery;
+mod memories;
 mod runs;
 mod sessions;
 
@@ -125,6 +126,7 @@ pub(crate) fn table() -> Vec<Route> {
         ));
     }
     routes.extend(session_routes());
+    routes.extend(memory_routes());
     routes
 }
 
@@ -193,6 +195,32 @@ fn session_routes() -> Vec<Route> {
             "One run of a session",
             get(sessions::run),
         ),
+    ]
+}
+
+fn memory_routes() -> Vec<Route> {
+    vec![
+        with_json(route(Method::POST, "/memories", "Memory", "Create a user memory", post(memories::create))),
+        route(Method::GET, "/memories", "Memory", "User memories, filtered, sorted and paged", get(memories::list)),
+        with_json(route(
+            Method::DELETE,
+            "/memories",
+            "Memory",
+            "Delete several memories",
+            delete(memories::delete_many),
+        )),
+        route(Method::GET, "/memories/{memory_id}", "Memory", "One memory", get(memories::one)),
+        with_json(route(Method::PATCH, "/memories/{memory_id}", "Memory", "Update a memory", patch(memories::update))),
+        route(Method::DELETE, "/memories/{memory_id}", "Memory", "Delete a memory", delete(memories::delete)),
+        route(Method::GET, "/memory_topics", "Memory", "The topics in use", get(memories::topics)),
+        route(Method::GET, "/user_memory_stats", "Memory", "Memory counts per user", get(memories::stats)),
+        with_json(route(
+            Method::POST,
+            "/optimize-memories",
+            "Memory",
+            "Merge a user's memories with a model (apply=false: a dry run)",
+            post(memories::optimize),
+        )),
     ]
 }
 
