@@ -91,6 +91,14 @@ impl ApiError {
         }
     }
 
+    /// A store error: a request the store refuses is a 400; anything else ours.
+    pub(crate) fn from_store(err: agent_core::StoreError) -> Self {
+        match err {
+            agent_core::StoreError::Invalid(message) => Self::bad_request(message),
+            other => Self::internal(&other),
+        }
+    }
+
     /// Whether a run error is the request's fault (answered with a 4xx before
     /// any output), rather than a failure of the run itself.
     pub(crate) fn is_request_error(error: &agent_core::Error) -> bool {

@@ -12,16 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::page::{Answer, answer, limit_and_page, paged};
 use crate::error::ApiError;
 use crate::form::Fields;
 use crate::json::JsonBody;
 use crate::os::Shared;
-
-type Answer = Result<Response, ApiError>;
-
-fn answer(result: Answer) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
 
 fn store_of(shared: &Shared) -> Result<Arc<dyn MemoryStore>, ApiError> {
     shared.memory_store.clone().ok_or_else(|| {
@@ -57,24 +52,6 @@ async fn load(store: &dyn MemoryStore, memory_id: &str, user_id: Option<&str>) -
     Ok(memory)
 }
 
-fn store_error(err: agent_core::StoreError) -> ApiError {
-    match err {
-        agent_core::StoreError::Invalid(message) => ApiError::bad_request(message),
-        other => ApiError::internal(&other),
-    }
-}
-
-fn paged(items: Vec<Value>, page: u32, limit: u32, total: u64) -> Value {
-    let total_pages = if limit == 0 { 0 } else { total.div_ceil(u64::from(limit)) };
-    json!({"data": items, "meta": {"page": page, "limit": limit, "total_pages": total_pages, "total_count": total, "search_time_ms": 0.0}})
-}
-
-fn limit_and_page(query: &Fields) -> Result<(u32, u32), ApiError> {
-    let limit = u32::try_from(query.int("limit", 1, 20)?).unwrap_or(u32::MAX);
-    let page = u32::try_from(query.int("page", 0, 1)?).unwrap_or(u32::MAX).max(1);
-    Ok((limit, page))
-}
-
 /// The body of a create or an update (`UserMemoryCreateSchema`).
 #[derive(Deserialize)]
 pub(super) struct MemoryBody {
@@ -108,7 +85,7 @@ async fn create_memory(shared: Arc<Shared>, body: Result<JsonBody<MemoryBody>, A
     let mut memory = UserMemory::new(user_id, body.memory).with_topics(body.topics.unwrap_or_default());
     memory.agent_id = body.agent_id;
     memory.team_id = body.team_id;
-    store.upsert_memory(&memory).await.map_err(store_error)?;
+    store.upsert_memory(&memory).await.map_err(ApiError::from_store)?;
     Ok(Json(memory_json(&memory)).into_response())
 }
 
@@ -155,7 +132,7 @@ async fn list_memories(shared: Arc<Shared>, query: Option<String>) -> Answer {
         sort_by,
         sort_order,
     };
-    let found = store.list_memories(&filter).await.map_err(store_error)?;
+    let found = store.list_memories(&filter).await.map_err(ApiError::from_store)?;
     Ok(Json(paged(found.items.iter().map(memory_json).collect(), page, limit, found.total)).into_response())
 }
 
@@ -190,7 +167,7 @@ async fn update_memory(shared: Arc<Shared>, memory_id: String, body: Result<Json
         memory.team_id = body.team_id;
     }
     memory.updated_at = agent_core::support::unix_now();
-    store.upsert_memory(&memory).await.map_err(store_error)?;
+    store.upsert_memory(&memory).await.map_err(ApiError::from_store)?;
     Ok(Json(memory_json(&memory)).into_response())
 }
 
@@ -260,7 +237,7 @@ async fn user_stats(shared: Arc<Shared>, query: Option<String>) -> Answer {
     let store = store_of(&shared)?;
     let stat = |user_id: &str, total: u64, last: i64| json!({"user_id": user_id, "total_memories": total, "last_memory_updated_at": agent_core::support::rfc3339::format(last)});
     if let Some(user_id) = query.text("user_id") {
-        let found = store.list_memories(&MemoryQuery::user(user_id)).await.map_err(store_error)?;
+        let found = store.list_memories(&MemoryQuery::user(user_id)).await.map_err(ApiError::from_store)?;
         let last = found.items.iter().map(|memory| memory.updated_at).max();
         let items = match last {
             Some(last) if page == 1 => vec![stat(user_id, found.total, last)],
@@ -269,7 +246,7 @@ async fn user_stats(shared: Arc<Shared>, query: Option<String>) -> Answer {
         let total = u64::from(last.is_some());
         return Ok(Json(paged(items, page, limit, total)).into_response());
     }
-    let found = store.user_memory_stats(Some(limit), Some(page)).await.map_err(store_error)?;
+    let found = store.user_memory_stats(Some(limit), Some(page)).await.map_err(ApiError::from_store)?;
     let items =
         found.items.iter().map(|row| stat(&row.user_id, row.total_memories, row.last_memory_updated_at)).collect();
     Ok(Json(paged(items, page, limit, found.total)).into_response())
@@ -317,7 +294,7 @@ async fn optimize_memories(shared: Arc<Shared>, body: Result<JsonBody<Optimize>,
     let existing = store
         .list_memories(&MemoryQuery { limit: Some(1), ..MemoryQuery::user(&body.user_id) })
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from_store)?;
     if existing.total == 0 {
         return Err(ApiError::not_found(format!("No memories found for user {}", body.user_id)));
     }

@@ -2,6 +2,7 @@
 
 mod discovery;
 mod memories;
+mod page;
 mod runs;
 mod sessions;
 
