@@ -25,9 +25,9 @@ const FIRST_EVENT_LIMIT: usize = 64 * 1024;
 /// The outcome of a `stream` run.
 #[derive(Debug)]
 pub(crate) struct Report {
-    /// Streams whose first event arrived.
+    /// Streams whose first event had arrived when the peak was sampled.
     opened: usize,
-    /// Streams that never opened: refused, non-2xx, timeout, closed before an event.
+    /// Streams that had not opened by then: refused, non-2xx, timeout, closed before an event, too late.
     failed: usize,
     /// Opened streams that ended before they were released.
     ended_early: usize,
@@ -103,6 +103,7 @@ pub(crate) async fn run(args: &Args) -> Result<Report, Error> {
         sleep(TICK).await;
         peak_kib = peak_kib.max(rss_kib(pid)?);
     }
+    let opened = counters.opened.load(Ordering::Relaxed);
     let ended_early = counters.ended_early.load(Ordering::Relaxed);
     let _ = release.send(true);
     let drained = timeout(DRAIN_TIMEOUT, async { while streams.join_next().await.is_some() {} }).await;
@@ -111,8 +112,8 @@ pub(crate) async fn run(args: &Args) -> Result<Report, Error> {
     }
     sleep(Duration::from_secs(1)).await;
     Ok(Report {
-        opened: counters.opened.load(Ordering::Relaxed),
-        failed: counters.failed.load(Ordering::Relaxed),
+        opened,
+        failed: args.streams - opened,
         ended_early,
         idle_kib,
         peak_kib,
@@ -124,15 +125,21 @@ pub(crate) async fn run(args: &Args) -> Result<Report, Error> {
 /// One stream: opens it (under a permit, within the request timeout), then
 /// reads and discards its events until released or until the server ends it.
 async fn hold(args: Args, permits: Arc<Semaphore>, counters: Arc<Counters>, mut released: watch::Receiver<bool>) {
-    let Ok(permit) = permits.acquire_owned().await else {
+    // A stream still opening when the others are released gives up: it is counted as failed.
+    let opening = async {
+        let permit = permits.acquire_owned().await.ok()?;
+        let opened = timeout(args.request_timeout, open(&args)).await.ok()?.ok()?;
+        drop(permit);
+        Some(opened)
+    };
+    let opened = tokio::select! {
+        _ = released.wait_for(|released| *released) => None,
+        opened = opening => opened,
+    };
+    let Some((connection, mut body)) = opened else {
         counters.failed.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let Ok(Ok((connection, mut body))) = timeout(args.request_timeout, open(&args)).await else {
-        counters.failed.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
-    drop(permit);
     counters.opened.fetch_add(1, Ordering::Relaxed);
     loop {
         tokio::select! {
