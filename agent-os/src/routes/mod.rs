@@ -1,0 +1,215 @@
+//! The route table: every route once, with the summary the OpenAPI document shows, and the router built from it with its layers.
+
+mod discovery;
+mod runs;
+
+use std::sync::Arc;
+
+use agent_core::SessionType;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::os::Shared;
+
+/// What a route's body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// No body.
+    None,
+    /// A run form: URL-encoded or multipart.
+    RunForm,
+    /// A continue form: URL-encoded or multipart.
+    ContinueForm,
+}
+
+/// One route: its method, path, documentation and handler.
+pub(crate) struct Route {
+    pub(crate) method: Method,
+    pub(crate) path: &'static str,
+    pub(crate) tag: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) body: Body,
+    /// Answers `text/event-stream` when the form asks to stream.
+    pub(crate) streams: bool,
+    pub(crate) handler: MethodRouter<Arc<Shared>>,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    handler: MethodRouter<Arc<Shared>>,
+) -> Route {
+    Route { method, path, tag, summary, body: Body::None, streams: false, handler }
+}
+
+/// Every route of the API.
+pub(crate) fn table() -> Vec<Route> {
+    let mut routes = vec![
+        route(Method::GET, "/", "Core", "The OS's name and where its documents are", get(discovery::root)),
+        route(Method::GET, "/health", "Core", "Liveness; public even with a security key", get(discovery::health)),
+        route(
+            Method::GET,
+            "/config",
+            "Core",
+            "The OS's configuration: components, databases, models",
+            get(discovery::config),
+        ),
+        route(Method::GET, "/models", "Core", "The models the served components use", get(discovery::models)),
+        route(Method::GET, "/openapi.json", "Core", "This document", get(discovery::openapi)),
+    ];
+    for (kind, plural, tag) in [
+        (SessionType::Agent, "agents", "Agents"),
+        (SessionType::Team, "teams", "Teams"),
+        (SessionType::Workflow, "workflows", "Workflows"),
+    ] {
+        let paths = kind_paths(plural);
+        routes.push(route(
+            Method::GET,
+            paths.list,
+            tag,
+            list_summary(kind),
+            get(move |state| discovery::list(state, kind)),
+        ));
+        routes.push(route(
+            Method::GET,
+            paths.one,
+            tag,
+            one_summary(kind),
+            get(move |state, path| discovery::one(state, path, kind)),
+        ));
+        let mut start = route(
+            Method::POST,
+            paths.runs,
+            tag,
+            "Start a run (stream=true: SSE)",
+            post(move |state, path, form| runs::start(state, path, form, kind)),
+        );
+        start.body = Body::RunForm;
+        start.streams = true;
+        routes.push(start);
+        routes.push(route(
+            Method::GET,
+            paths.run,
+            tag,
+            "A stored run: its status and output",
+            get(move |state, path| runs::status(state, path, kind)),
+        ));
+        let mut resume = route(
+            Method::POST,
+            paths.continue_run,
+            tag,
+            "Continue a paused run with decisions on its pending tool calls",
+            post(move |state, path, form| runs::continue_run(state, path, form, kind)),
+        );
+        resume.body = Body::ContinueForm;
+        resume.streams = true;
+        routes.push(resume);
+        routes.push(route(
+            Method::POST,
+            paths.cancel,
+            tag,
+            "Cancel a run in flight, on this process or another sharing the database",
+            post(move |state, path| runs::cancel(state, path, kind)),
+        ));
+    }
+    routes
+}
+
+struct KindPaths {
+    list: &'static str,
+    one: &'static str,
+    runs: &'static str,
+    run: &'static str,
+    continue_run: &'static str,
+    cancel: &'static str,
+}
+
+fn kind_paths(plural: &str) -> KindPaths {
+    match plural {
+        "agents" => KindPaths {
+            list: "/agents",
+            one: "/agents/{id}",
+            runs: "/agents/{id}/runs",
+            run: "/agents/{id}/runs/{run_id}",
+            continue_run: "/agents/{id}/runs/{run_id}/continue",
+            cancel: "/agents/{id}/runs/{run_id}/cancel",
+        },
+        "teams" => KindPaths {
+            list: "/teams",
+            one: "/teams/{id}",
+            runs: "/teams/{id}/runs",
+            run: "/teams/{id}/runs/{run_id}",
+            continue_run: "/teams/{id}/runs/{run_id}/continue",
+            cancel: "/teams/{id}/runs/{run_id}/cancel",
+        },
+        _ => KindPaths {
+            list: "/workflows",
+            one: "/workflows/{id}",
+            runs: "/workflows/{id}/runs",
+            run: "/workflows/{id}/runs/{run_id}",
+            continue_run: "/workflows/{id}/runs/{run_id}/continue",
+            cancel: "/workflows/{id}/runs/{run_id}/cancel",
+        },
+    }
+}
+
+fn list_summary(kind: SessionType) -> &'static str {
+    match kind {
+        SessionType::Agent => "The served agents",
+        SessionType::Team => "The served teams",
+        SessionType::Workflow => "The served workflows",
+    }
+}
+
+fn one_summary(kind: SessionType) -> &'static str {
+    match kind {
+        SessionType::Agent => "One agent: model, tools, settings",
+        SessionType::Team => "One team: model, tools, members",
+        SessionType::Workflow => "One workflow: its steps",
+    }
+}
+
+/// The router with every route and its layers: security key, body limit,
+/// CORS, request tracing, caught panics, JSON 404 and 405.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new();
+    for route in table() {
+        router = router.route(route.path, route.handler);
+    }
+    let mut router = router
+        .fallback(|| async { ApiError::not_found("Not Found") })
+        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::auth::require_key))
+        .layer(DefaultBodyLimit::max(shared.body_limit));
+    if let Some(origins) = &shared.cors_origins {
+        router = router.layer(cors(origins));
+    }
+    router.layer(TraceLayer::new_for_http()).layer(CatchPanicLayer::custom(panic_response)).with_state(shared)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    if origins.iter().any(|origin| origin == "*") {
+        return layer.allow_origin(Any);
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    layer.allow_origin(AllowOrigin::list(origins))
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a handler panicked");
+    ApiError::internal(&format!("handler panicked: {message}")).into_response()
+}
