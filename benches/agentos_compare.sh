@@ -9,21 +9,24 @@
 # answer within 60 s or do not stop within 10 s are killed.
 #
 # Usage: benches/agentos_compare.sh            (from the workspace root)
-# Knobs (environment): ROUNDS=3 STREAMS=10000 GET_REQUESTS=20000 RUN_REQUESTS=10000 TIMER_SECS=120
+# Each GET and run row sends requests for WARMUP_SECS (not measured), then measures for MEASURE_SECS.
+# Knobs (environment): ROUNDS=3 STREAMS=10000 MEASURE_SECS=10 WARMUP_SECS=5 TIMER_SECS=120
 #                      AGNO_VENV=/work/venv-agno-bench OUT=<dir for raw results> LOADGEN_THREADS=1
+#                      SQLITE=1 adds a column: our server with a SQLite store (a fresh file per
+#                      server), for the GET and run rows.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 STREAMS=${STREAMS:-10000}
-GET_REQUESTS=${GET_REQUESTS:-20000}
-RUN_REQUESTS=${RUN_REQUESTS:-10000}
+MEASURE_SECS=${MEASURE_SECS:-10}
+WARMUP_SECS=${WARMUP_SECS:-5}
 TIMER_SECS=${TIMER_SECS:-120}
 AGNO_VENV=${AGNO_VENV:-/work/venv-agno-bench}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
+SQLITE=${SQLITE:-0}
 OUT=${OUT:-$(mktemp -d /tmp/agentos-bench.XXXXXX)}
-OUR_PORT=${OUR_PORT:-7781}
-AGNO_PORT=${AGNO_PORT:-7782}
+PORT=${PORT:-7781}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
 RESULTS=$OUT/results.jsonl
 mkdir -p "$OUT"
@@ -52,6 +55,10 @@ start_server() { # side port -> SERVER_PID
     local side=$1 port=$2
     if [ "$side" = ours ]; then
         "$TARGET/agentos_bench_server" --port "$port" --timer-secs "$TIMER_SECS" >>"$OUT/ours.log" 2>&1 &
+    elif [ "$side" = sqlite ]; then
+        rm -f "$OUT"/ours.sqlite*
+        "$TARGET/agentos_bench_server" --port "$port" --timer-secs "$TIMER_SECS" --sqlite "$OUT/ours.sqlite" \
+            >>"$OUT/sqlite.log" 2>&1 &
     else
         BENCH_TIMER_SECS=$TIMER_SECS "$AGNO_VENV/bin/python" "$ROOT/benches/agno/agno_server.py" "$port" \
             >>"$OUT/agno.log" 2>&1 &
@@ -107,26 +114,23 @@ check_answers() { # side port: the same requests answer on both servers before a
 }
 
 throughput_rows() { # side round
-    local side=$1 round=$2 port
-    port=$([ "$side" = ours ] && echo $OUR_PORT || echo $AGNO_PORT)
+    local side=$1 round=$2 port=$PORT
     start_server "$side" "$port"
     if [ "$round" = 1 ]; then check_answers "$side" "$port"; fi
     local base=http://127.0.0.1:$port
+    local timing=(--secs "$MEASURE_SECS" --warmup-secs "$WARMUP_SECS" --max-secs $((MEASURE_SECS + WARMUP_SECS + 60)))
     for connections in 32 1000; do
-        loadgen "$side|get@$connections|$round" get --url "$base/agents" --connections $connections \
-            --requests "$GET_REQUESTS" --warmup $((connections * 4)) --max-secs 180
+        loadgen "$side|get@$connections|$round" get --url "$base/agents" --connections $connections "${timing[@]}"
     done
     for connections in 32 1000; do
         loadgen "$side|run@$connections|$round" post --url "$base/agents/instant/runs" \
-            --form 'message=hi&stream=false' --connections $connections \
-            --requests "$RUN_REQUESTS" --warmup $((connections * 2)) --max-secs 180
+            --form 'message=hi&stream=false' --connections $connections "${timing[@]}"
     done
     stop_server
 }
 
 memory_row() { # side round
-    local side=$1 round=$2 port
-    port=$([ "$side" = ours ] && echo $OUR_PORT || echo $AGNO_PORT)
+    local side=$1 round=$2 port=$PORT
     start_server "$side" "$port"
     local base=http://127.0.0.1:$port
     # Warm the streaming path on the instant agent, so the baseline includes what one stream initializes.
@@ -152,13 +156,15 @@ memory_row() { # side round
         echo "uvloop: absent (uvicorn runs the asyncio loop, h11)"
     fi
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "rounds: $ROUNDS, GET requests: $GET_REQUESTS, run requests: $RUN_REQUESTS, streams: $STREAMS, timer: ${TIMER_SECS}s, loadgen threads: $LOADGEN_THREADS"
+    echo "rounds: $ROUNDS, per GET/run row: ${WARMUP_SECS}s warm-up + ${MEASURE_SECS}s measured, streams: $STREAMS, timer: ${TIMER_SECS}s, loadgen threads: $LOADGEN_THREADS"
 } | tee "$OUT/conditions.txt" >&2
 
 # --- rounds ------------------------------------------------------------------------------------------
 for round in $(seq 1 "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="ours agno"; else order="agno ours"; fi
-    for side in $order; do
+    sides=$order
+    if [ "$SQLITE" = 1 ]; then sides="$order sqlite"; fi
+    for side in $sides; do
         log "round $round: $side throughput"
         throughput_rows "$side" "$round"
     done
@@ -210,12 +216,16 @@ rows = [
     ("run (stream=false) @1000", "run@1000", throughput, "req/s"),
     (f"memory per stream @{streams:,} streams", f"stream@{streams}", memory, "memory"),
 ]
-print(f"| row | ours | Agno | ratio (ours ÷ Agno) |")
-print("|---|---|---|---|")
+sqlite = any(side == "sqlite" for _, side in cells)
+print("| row | ours | Agno | ratio (ours ÷ Agno) |" + (" ours with SQLite store |" if sqlite else ""))
+print("|---|---|---|---|" + ("---|" if sqlite else ""))
 for title, key, cell, unit in rows:
     ours_text, ours = cell(cells.get((key, "ours"), []))
     agno_text, agno = cell(cells.get((key, "agno"), []))
     ratio = f"{ours / agno:.2f}× {unit}" if ours is not None and agno else "—"
-    print(f"| {title} | {ours_text} | {agno_text} | {ratio} |")
+    extra = ""
+    if sqlite:
+        extra = f" {cell(cells[(key, 'sqlite')])[0]} |" if (key, "sqlite") in cells else " — |"
+    print(f"| {title} | {ours_text} | {agno_text} | {ratio} |{extra}")
 PY
 log "raw results and logs in $OUT"

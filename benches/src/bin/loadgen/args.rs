@@ -39,6 +39,10 @@ pub(crate) struct Args {
     pub(crate) requests: u64,
     /// Requests sent first and not measured.
     pub(crate) warmup: u64,
+    /// Measure for this long instead of counting requests (`--secs`).
+    pub(crate) measure_time: Option<Duration>,
+    /// Time spent sending unmeasured requests first, with `--secs`.
+    pub(crate) warmup_time: Duration,
     /// Wall-clock cap for the whole run; a run cut by it says `truncated`.
     pub(crate) max_time: Duration,
     /// Timeout of one request (headers and whole body).
@@ -62,6 +66,8 @@ pub(crate) const USAGE: &str = "usage: loadgen get|post|stream --url http://127.
   --connections N        keep-alive connections (get, post)       [32]
   --requests N           measured requests                        [20000]
   --warmup N             unmeasured requests first                [2000]
+  --secs S               measure for S seconds instead of --requests
+  --warmup-secs S        unmeasured seconds first, with --secs    [2]
   --max-secs S           cap on the whole run                     [120]
   --timeout-ms MS        one request's timeout                    [10000]
   --streams M            concurrent streams (stream)              [10000]
@@ -87,6 +93,8 @@ impl Args {
             connections: 32,
             requests: 20_000,
             warmup: 2_000,
+            measure_time: None,
+            warmup_time: Duration::from_secs(2),
             max_time: Duration::from_secs(120),
             request_timeout: Duration::from_secs(10),
             streams: 10_000,
@@ -105,6 +113,8 @@ impl Args {
                 "--connections" => parsed.connections = number(&flag, &value)?,
                 "--requests" => parsed.requests = number(&flag, &value)?,
                 "--warmup" => parsed.warmup = number(&flag, &value)?,
+                "--secs" => parsed.measure_time = Some(Duration::from_secs(number(&flag, &value)?)),
+                "--warmup-secs" => parsed.warmup_time = Duration::from_secs(number(&flag, &value)?),
                 "--max-secs" => parsed.max_time = Duration::from_secs(number(&flag, &value)?),
                 "--timeout-ms" => parsed.request_timeout = Duration::from_millis(number(&flag, &value)?),
                 "--streams" => parsed.streams = number(&flag, &value)?,

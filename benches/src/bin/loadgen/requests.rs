@@ -1,4 +1,4 @@
-//! `get` and `post`: N keep-alive connections sharing a fixed budget of requests.
+//! `get` and `post`: N keep-alive connections sharing a budget of requests or of time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,6 +20,8 @@ pub(crate) struct Report {
     errors: u64,
     /// Failures during the warm-up (not in `errors`).
     warmup_errors: u64,
+    /// The measured window.
+    window: Duration,
     /// Successful requests per second over the measured window.
     requests_per_sec: f64,
     p50: Duration,
@@ -36,7 +38,8 @@ impl Report {
         format!(
             concat!(
                 r#"{{"mode":"{}","label":"{}","path":"{}","connections":{},"requests":{},"ok":{},"errors":{},"#,
-                r#""warmup_errors":{},"rps":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"max_ms":{:.3},"truncated":{}}}"#
+                r#""warmup_errors":{},"secs":{:.2},"rps":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"max_ms":{:.3},"#,
+                r#""truncated":{}}}"#
             ),
             mode,
             args.label,
@@ -46,6 +49,7 @@ impl Report {
             self.ok,
             self.errors,
             self.warmup_errors,
+            self.window.as_secs_f64(),
             self.requests_per_sec,
             millis(self.p50),
             millis(self.p99),
@@ -59,26 +63,70 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// The shared request budget: tickets below `warmup` are not measured.
+/// What bounds a run: a count of requests, or a measured time.
+enum Budget {
+    /// Tickets below `warmup` are not measured; none is issued from `total` on.
+    Count { next: AtomicU64, warmup: u64, total: u64, measure_start: OnceLock<Instant> },
+    /// Requests started before `measure_from` are not measured; none starts from `until` on.
+    Time { measure_from: Instant, until: Instant },
+}
+
+/// The shared request budget and the run's hard deadline.
 struct Plan {
-    next: AtomicU64,
-    warmup: u64,
-    total: u64,
+    budget: Budget,
     deadline: Instant,
-    measure_start: OnceLock<Instant>,
 }
 
 impl Plan {
-    /// The next ticket, or `None` once the budget is spent or the deadline passed.
-    fn ticket(&self) -> Option<u64> {
-        if Instant::now() >= self.deadline {
+    fn new(args: &Args) -> Self {
+        let now = Instant::now();
+        let budget = match args.measure_time {
+            Some(measure) => {
+                let measure_from = now + args.warmup_time;
+                Budget::Time { measure_from, until: measure_from + measure }
+            }
+            None => Budget::Count {
+                next: AtomicU64::new(0),
+                warmup: args.warmup,
+                total: args.warmup + args.requests,
+                measure_start: OnceLock::new(),
+            },
+        };
+        Plan { budget, deadline: now + args.max_time }
+    }
+
+    /// Whether the next request is measured, or `None` once the budget is spent or the deadline passed.
+    fn ticket(&self) -> Option<bool> {
+        let now = Instant::now();
+        if now >= self.deadline {
             return None;
         }
-        let ticket = self.next.fetch_add(1, Ordering::Relaxed);
-        if ticket == self.warmup {
-            let _ = self.measure_start.set(Instant::now());
+        match &self.budget {
+            Budget::Count { next, warmup, total, measure_start } => {
+                let ticket = next.fetch_add(1, Ordering::Relaxed);
+                if ticket == *warmup {
+                    let _ = measure_start.set(now);
+                }
+                (ticket < *total).then_some(ticket >= *warmup)
+            }
+            Budget::Time { measure_from, until } => (now < *until).then_some(now >= *measure_from),
         }
-        (ticket < self.total).then_some(ticket)
+    }
+
+    /// The measured window of a run that ended at `end`.
+    fn window(&self, end: Instant) -> Duration {
+        match &self.budget {
+            Budget::Count { measure_start, .. } => measure_start.get().map_or(Duration::ZERO, |start| end - *start),
+            Budget::Time { measure_from, until } => (*until).min(end).saturating_duration_since(*measure_from),
+        }
+    }
+
+    /// Whether the deadline cut the budget short.
+    fn truncated(&self) -> bool {
+        match &self.budget {
+            Budget::Count { next, total, .. } => next.load(Ordering::Relaxed) < *total,
+            Budget::Time { until, .. } => self.deadline < *until,
+        }
     }
 }
 
@@ -97,18 +145,11 @@ impl WorkerStats {
 
 /// Runs the connections until the budget is spent and reports.
 pub(crate) async fn run(args: &Args) -> Result<Report, Error> {
-    let total = args.warmup + args.requests;
-    let plan = Arc::new(Plan {
-        next: AtomicU64::new(0),
-        warmup: args.warmup,
-        total,
-        deadline: Instant::now() + args.max_time,
-        measure_start: OnceLock::new(),
-    });
+    let plan = Arc::new(Plan::new(args));
     let form = (args.mode == Mode::Post).then(|| args.form.clone());
     let workers: Vec<_> =
         (0..args.connections).map(|_| tokio::spawn(worker(args.clone(), form.clone(), Arc::clone(&plan)))).collect();
-    let mut latencies = Vec::with_capacity(usize::try_from(args.requests).unwrap_or(0));
+    let mut latencies = Vec::new();
     let (mut errors, mut warmup_errors) = (0, 0);
     for handle in workers {
         // A worker that panicked lost its numbers; count the connection as one error.
@@ -122,14 +163,15 @@ pub(crate) async fn run(args: &Args) -> Result<Report, Error> {
         }
     }
     let end = Instant::now();
-    let truncated = plan.next.load(Ordering::Relaxed) < total;
-    let window = plan.measure_start.get().map_or(Duration::ZERO, |start| end - *start);
+    let truncated = plan.truncated();
+    let window = plan.window(end);
     latencies.sort_unstable();
     let ok = latencies.len() as u64;
     Ok(Report {
         ok,
         errors,
         warmup_errors,
+        window,
         requests_per_sec: if window.is_zero() { 0.0 } else { ok as f64 / window.as_secs_f64() },
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
@@ -152,8 +194,7 @@ fn percentile(latencies: &[Duration], q: f64) -> Duration {
 async fn worker(args: Args, form: Option<String>, plan: Arc<Plan>) -> WorkerStats {
     let mut stats = WorkerStats::default();
     let mut connection: Option<Connection> = None;
-    while let Some(ticket) = plan.ticket() {
-        let measured = ticket >= plan.warmup;
+    while let Some(measured) = plan.ticket() {
         let mut open = match connection.take() {
             Some(open) => open,
             None => match timeout(args.request_timeout, Connection::open(&args.target)).await {
@@ -197,6 +238,26 @@ async fn worker(args: Args, form: Option<String>, plan: Arc<Plan>) -> WorkerStat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(line: &str) -> Args {
+        let parsed = Args::parse(line.split(' ').map(str::to_owned));
+        parsed.unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    #[test]
+    fn a_count_budget_warms_up_then_measures_then_ends() {
+        let plan = Plan::new(&args("get --url http://127.0.0.1:1/ --warmup 2 --requests 3"));
+        let tickets: Vec<_> = std::iter::from_fn(|| plan.ticket()).take(10).collect();
+        assert_eq!(tickets, [false, false, true, true, true]);
+        assert!(!plan.truncated());
+    }
+
+    #[test]
+    fn a_spent_time_budget_issues_nothing() {
+        let plan = Plan::new(&args("get --url http://127.0.0.1:1/ --secs 0 --warmup-secs 0"));
+        assert_eq!(plan.ticket(), None);
+        assert_eq!(plan.window(Instant::now()), Duration::ZERO);
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
