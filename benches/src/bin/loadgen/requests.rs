@@ -45,7 +45,8 @@ impl Report {
             args.label,
             args.target.path,
             args.connections,
-            args.requests,
+            // The request budget, or null when the run was bounded by time.
+            args.measure_time.map_or_else(|| args.requests.to_string(), |_| "null".to_owned()),
             self.ok,
             self.errors,
             self.warmup_errors,
