@@ -24,6 +24,7 @@ mod session;
 mod stream;
 mod team;
 pub mod tool;
+pub mod trace;
 mod workflow;
 
 #[cfg(feature = "testing")]

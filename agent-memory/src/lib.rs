@@ -63,14 +63,16 @@ pub mod knowledge;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod trace;
 
 pub use knowledge::{HttpEmbedder, KnowledgeBase, PostgresKnowledge, SqliteKnowledge};
 pub use postgres::{POSTGRES_CANCEL_RECHECK, PostgresOptions, PostgresStore};
 pub use sql::{Dialect, SqlStore};
 pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
+pub use trace::{TraceHandle, TraceLayer, TraceLayerBuilder, TraceWriter};
 
 /// Re-exported so callers of `pool()` need no direct dependency on a matching `sqlx`.
 pub use sqlx;
 
 /// The newest schema version this build knows (the same number for both backends).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;

@@ -19,3 +19,12 @@ async fn stores() -> Option<Stores> {
 }
 
 all_backend_tests!(stores);
+
+async fn trace_stores() -> Option<conformance::traces::TraceStores> {
+    Some(conformance::traces::TraceStores {
+        store: Arc::new(agent_core::trace::InMemoryTraceStore::new()),
+        guard: None,
+    })
+}
+
+trace_backend_tests!(trace_stores);

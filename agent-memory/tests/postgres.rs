@@ -98,6 +98,16 @@ async fn stores() -> Option<Stores> {
 all_backend_tests!(stores);
 sql_backend_tests!(stores);
 
+async fn trace_stores() -> Option<conformance::traces::TraceStores> {
+    let url = database_url()?;
+    let schema = unique_schema();
+    let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
+    let store = PostgresStore::connect_with(options(&url, &schema)).await.unwrap();
+    Some(conformance::traces::TraceStores { store: Arc::new(store), guard: Some(Box::new(guard)) })
+}
+
+trace_backend_tests!(trace_stores);
+
 #[tokio::test]
 async fn migrations_run_once_and_record_the_version() {
     let Some(url) = database_url() else { return };

@@ -41,6 +41,14 @@ async fn stores() -> Option<Stores> {
 all_backend_tests!(stores);
 sql_backend_tests!(stores);
 
+async fn trace_stores() -> Option<conformance::traces::TraceStores> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("traces.db")).await.unwrap();
+    Some(conformance::traces::TraceStores { store: Arc::new(store), guard: Some(Box::new(dir)) })
+}
+
+trace_backend_tests!(trace_stores);
+
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("agent.db")
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde_json::Value;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::context::RunContext;
 use crate::message::ToolCall;
@@ -42,6 +43,20 @@ impl CallSpec {
 
 /// Calls one tool with its time limit, turning a panic into an error result.
 pub(super) async fn call_tool<D: Send + Sync + 'static>(
+    tool: &Arc<dyn Tool<D>>,
+    def: &ToolDef,
+    ctx: &RunContext<D>,
+    call: &CallSpec,
+    retry: u32,
+    default_timeout: Option<Duration>,
+) -> (Result<ToolOutput, ToolError>, Duration) {
+    let timed = crate::trace::spans::tool_call(&call.name, &call.id, retry, &call.input);
+    let (result, duration) = call_timed(tool, def, ctx, call, retry, default_timeout).instrument(timed.span()).await;
+    crate::trace::spans::end_tool_call(&timed, &result);
+    (result, duration)
+}
+
+async fn call_timed<D: Send + Sync + 'static>(
     tool: &Arc<dyn Tool<D>>,
     def: &ToolDef,
     ctx: &RunContext<D>,

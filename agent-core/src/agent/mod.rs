@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::context::RunContext;
 use crate::error::{Error, Result};
@@ -342,9 +343,25 @@ impl<D: Send + Sync + 'static> Runnable<D> for Agent<D> {
         self.inner.description.as_deref()
     }
 
-    fn execute(&self, job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
+    fn execute(&self, mut job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
         let agent = self.clone();
-        Box::pin(async move { agent.execute_job(job).await })
+        Box::pin(async move {
+            // A team's leader runs inside the team's span: it has none of its own.
+            if agent.inner.scope == EventScope::Team {
+                return agent.execute_job(job).await;
+            }
+            let inner = &agent.inner;
+            let timed = crate::trace::spans::run(
+                SessionType::Agent,
+                inner.id.as_deref(),
+                inner.name.as_deref(),
+                &mut job.options,
+                &job.start,
+            );
+            let result = agent.execute_job(job).instrument(timed.span()).await;
+            crate::trace::spans::end_run(&timed, &result);
+            result
+        })
     }
 }
 

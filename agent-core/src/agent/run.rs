@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::decide::{Answered, Failure, Limits, Next, decide, may_call_model};
 use super::execute::{StepEnd, ToolStep};
@@ -329,6 +330,8 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
     async fn call_model(&mut self) -> Result<ModelResponse> {
         let cancel = self.ctx.cancellation().clone();
         let model = &self.agent.model;
+        let model_id = self.request.model.as_deref().unwrap_or(model.id());
+        let timed = crate::trace::spans::model_call(model_id, model.provider(), self.counters.turns);
         let call = async {
             let Some(events) = &self.events else {
                 let response = model.request(&self.request).await?;
@@ -362,7 +365,10 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 "the model's stream ended without a complete response",
             )))
         };
-        super::state::guarded(&cancel, self.slot.as_ref(), self.ctx.run_id(), call).await?
+        let call = call.instrument(timed.span());
+        let result = super::state::guarded(&cancel, self.slot.as_ref(), self.ctx.run_id(), call).await.and_then(|r| r);
+        crate::trace::spans::end_model_call(&timed, &result);
+        result
     }
 
     /// Saves the run, reports how it ended, and builds the output.

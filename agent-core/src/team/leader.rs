@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Team;
 use crate::context::RunContext;
@@ -97,10 +98,22 @@ impl<D: Send + Sync + 'static> TeamRun<D> {
             )));
         }
         self.check_depth(member_id, member)?;
-        let result = self
-            .member_request(member, Start::Input(args.task.into()), Some(ctx))
-            .run_nested(self.events.as_ref(), self.marker());
-        self.finish_member(member_id, result.await)
+        let timed = crate::trace::spans::delegation(&team.id, member_id, Some(&args.task));
+        let request = self.member_request(member, Start::Input(args.task.into()), Some(ctx));
+        let result = self.run_member(request, timed).await;
+        self.finish_member(member_id, result)
+    }
+
+    /// Runs a member inside its delegation's span (made before the request,
+    /// which takes the task).
+    pub(super) async fn run_member(
+        &self,
+        request: RunRequest<D, Value>,
+        timed: crate::trace::spans::Timed,
+    ) -> crate::error::Result<RunOutput<Value>> {
+        let result = request.run_nested(self.events.as_ref(), self.marker()).instrument(timed.span()).await;
+        crate::trace::spans::end_delegation(&timed, &result);
+        result
     }
 
     pub(super) fn check_depth(&self, member_id: &str, member: &SharedEngine<D>) -> Result<(), ToolError> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::agent::Agent;
 use crate::error::Result;
@@ -219,8 +220,20 @@ impl<D: Send + Sync + 'static> Runnable<D> for Team<D> {
         self.inner.description.as_deref()
     }
 
-    fn execute(&self, job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
+    fn execute(&self, mut job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
         let team = self.clone();
-        Box::pin(async move { team.execute_job(job).await })
+        Box::pin(async move {
+            let inner = &team.inner;
+            let timed = crate::trace::spans::run(
+                SessionType::Team,
+                Some(&inner.id),
+                inner.name.as_deref(),
+                &mut job.options,
+                &job.start,
+            );
+            let result = team.execute_job(job).instrument(timed.span()).await;
+            crate::trace::spans::end_run(&timed, &result);
+            result
+        })
     }
 }

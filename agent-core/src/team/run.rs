@@ -168,8 +168,10 @@ impl<D: Send + Sync + 'static> Team<D> {
             async move {
                 let result = match state.check_depth(member_id, member) {
                     Ok(()) => {
+                        // The input is on the team's span already.
+                        let timed = crate::trace::spans::delegation(&self.inner.id, member_id, None);
                         let request = state.member_request(member, Start::Input(input), None);
-                        state.finish_member(member_id, request.run_nested(state.events.as_ref(), state.marker()).await)
+                        state.finish_member(member_id, state.run_member(request, timed).await)
                     }
                     Err(error) => Err(error),
                 };
@@ -290,8 +292,8 @@ impl<D: Send + Sync + 'static> Team<D> {
             let member_decisions: Vec<ToolDecision> =
                 decisions.iter().filter(|d| wanted.contains(&d.tool_call_id)).cloned().collect();
             let start = Start::Continue { from: nested.into(), decisions: member_decisions };
-            let request = state.member_request(member, start, None);
-            let result = request.run_nested(events.as_ref(), state.marker()).await;
+            let timed = crate::trace::spans::delegation(&self.inner.id, member_id, None);
+            let result = state.run_member(state.member_request(member, start, None), timed).await;
             match state.finish_member(member_id, result) {
                 Ok(content) => leader_decisions.push(ToolDecision::result(&pending.tool_call_id, content)),
                 Err(ToolError::Pause(payload)) => {

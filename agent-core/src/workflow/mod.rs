@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::hitl::ToolDecision;
@@ -212,8 +213,20 @@ impl<D: Send + Sync + 'static> Runnable<D> for Workflow<D> {
         self.inner.description.as_deref()
     }
 
-    fn execute(&self, job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
+    fn execute(&self, mut job: RunJob<D>) -> BoxFuture<'static, Result<RunOutput<Value>>> {
         let workflow = self.clone();
-        Box::pin(async move { workflow.execute_job(job).await })
+        Box::pin(async move {
+            let inner = &workflow.inner;
+            let timed = crate::trace::spans::run(
+                SessionType::Workflow,
+                Some(&inner.id),
+                inner.name.as_deref(),
+                &mut job.options,
+                &job.start,
+            );
+            let result = workflow.execute_job(job).instrument(timed.span()).await;
+            crate::trace::spans::end_run(&timed, &result);
+            result
+        })
     }
 }

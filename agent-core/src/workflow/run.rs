@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::step::{Step, StepInput, StepKind, StepOutput};
 use super::{OnError, Workflow};
@@ -336,10 +337,30 @@ impl<D: Send + Sync + 'static> Flow<D> {
             if self.ctx.is_cancelled() {
                 return Err(Error::Cancelled);
             }
+            if matches!(step.kind, StepKind::Run(_) | StepKind::Function(_)) {
+                return self.run_leaf(step, index, path, pausable, position, None).await;
+            }
+            let timed = crate::trace::spans::step(&self.workflow_id, &step.name, index, step.kind().as_str());
+            let result = self.run_construct(step, path, pausable, position).instrument(timed.span()).await;
+            crate::trace::spans::end_step(&timed, step_outcome(&result, step, position));
+            result
+        })
+    }
+
+    /// Runs a construct: a sequence, parallel branches, a condition, a loop
+    /// or a router.
+    async fn run_construct(
+        &self,
+        step: &Step<D>,
+        path: &[usize],
+        pausable: bool,
+        position: &mut Position,
+    ) -> Result<Control> {
+        {
             let name = step.name.clone();
             match &step.kind {
                 StepKind::Run(_) | StepKind::Function(_) => {
-                    self.run_leaf(step, index, path, pausable, position, None).await
+                    Err(Error::Config(format!("step `{}` is a leaf step, not a construct", step.name)))
                 }
                 StepKind::Sequence(steps) => self.run_steps(steps, 0, path, pausable, position).await,
                 StepKind::Parallel(steps) => {
@@ -440,12 +461,27 @@ impl<D: Send + Sync + 'static> Flow<D> {
                     Ok(control)
                 }
             }
-        })
+        }
     }
 
     /// Runs (or continues) an agent, team, workflow or function step under
-    /// its error policy.
+    /// its error policy, in the step's span.
     async fn run_leaf(
+        &self,
+        step: &Step<D>,
+        index: usize,
+        path: &[usize],
+        pausable: bool,
+        position: &mut Position,
+        resume: Option<Resume>,
+    ) -> Result<Control> {
+        let timed = crate::trace::spans::step(&self.workflow_id, &step.name, index, step.kind().as_str());
+        let result = self.attempt_leaf(step, index, path, pausable, position, resume).instrument(timed.span()).await;
+        crate::trace::spans::end_step(&timed, step_outcome(&result, step, position));
+        result
+    }
+
+    async fn attempt_leaf(
         &self,
         step: &Step<D>,
         index: usize,
@@ -600,6 +636,19 @@ impl<D: Send + Sync + 'static> Flow<D> {
                 created_at: unix_now(),
             });
         }
+    }
+}
+
+/// What a step's span records: its output, `None` for a pause, or its error.
+fn step_outcome<'p, D>(
+    result: &'p Result<Control>,
+    step: &Step<D>,
+    position: &'p Position,
+) -> std::result::Result<Option<&'p Value>, &'p Error> {
+    match result {
+        Ok(Control::Paused(_)) => Ok(None),
+        Ok(_) => Ok(Some(position.outputs.get(&step.name).or(position.previous.as_ref()).unwrap_or(&Value::Null))),
+        Err(error) => Err(error),
     }
 }
 

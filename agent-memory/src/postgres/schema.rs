@@ -49,6 +49,11 @@ impl Dialect for Postgres {
          AND r.created_at >= $1 AND r.created_at < $2 \
          GROUP BY (r.created_at / 86400) * 86400, r.model, COALESCE(r.model_provider, '')";
 
+    // lower() folds by the database's locale; translate() folds ASCII only, as SQLite does.
+    const ASCII_LOWER: (&'static str, &'static str) =
+        ("translate(", ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')");
+    const POSITION: &'static str = "strpos";
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -165,6 +170,54 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE agent_runs ADD COLUMN model TEXT",
             "ALTER TABLE agent_runs ADD COLUMN model_provider TEXT",
             "ALTER TABLE agent_runs ADD COLUMN metadata JSONB NOT NULL DEFAULT '{}'",
+        ],
+    },
+    Migration {
+        version: 4,
+        description: "traces and their spans",
+        statements: &[
+            // Times are unix microseconds.
+            "CREATE TABLE agent_traces (
+                trace_id    TEXT PRIMARY KEY,
+                name        TEXT NOT NULL,
+                status      TEXT NOT NULL,
+                start_time  BIGINT NOT NULL,
+                end_time    BIGINT NOT NULL,
+                duration_ms BIGINT NOT NULL,
+                total_spans BIGINT NOT NULL,
+                error_count BIGINT NOT NULL,
+                run_id      TEXT,
+                session_id  TEXT,
+                user_id     TEXT,
+                agent_id    TEXT,
+                team_id     TEXT,
+                workflow_id TEXT,
+                input       TEXT,
+                output      TEXT,
+                error       TEXT,
+                created_at  BIGINT NOT NULL
+            )",
+            "CREATE INDEX agent_traces_start ON agent_traces (start_time)",
+            "CREATE INDEX agent_traces_run ON agent_traces (run_id)",
+            "CREATE INDEX agent_traces_session ON agent_traces (session_id, created_at)",
+            // `position`: the order the spans started in, within their trace.
+            "CREATE TABLE agent_trace_spans (
+                trace_id       TEXT NOT NULL REFERENCES agent_traces (trace_id) ON DELETE CASCADE,
+                span_id        TEXT NOT NULL,
+                parent_span_id TEXT,
+                name           TEXT NOT NULL,
+                kind           TEXT NOT NULL,
+                status         TEXT NOT NULL,
+                status_message TEXT,
+                start_time     BIGINT NOT NULL,
+                end_time       BIGINT NOT NULL,
+                input          TEXT,
+                output         TEXT,
+                attributes     JSONB NOT NULL DEFAULT '{}',
+                position       BIGINT NOT NULL,
+                PRIMARY KEY (trace_id, span_id)
+            )",
+            "CREATE INDEX agent_trace_spans_position ON agent_trace_spans (trace_id, position)",
         ],
     },
 ];

@@ -11,6 +11,8 @@ mod metrics;
 pub(crate) mod migrate;
 mod runs;
 mod sessions;
+mod trace_filter;
+mod traces;
 
 use std::fmt;
 use std::sync::Arc;
@@ -52,6 +54,13 @@ pub trait Dialect: Database + sealed::Sealed {
     const DAY_METRICS: &'static str;
     /// The runs per day and model (`day`, `model`, `provider`, `runs`), bounded as [`DAY_METRICS`](Self::DAY_METRICS).
     const MODEL_METRICS: &'static str;
+
+    /// Opens and closes an ASCII-only lower-casing of a text expression
+    /// (trace filters ignore ASCII case on every backend alike; a
+    /// Unicode-aware `lower` would not agree with the others).
+    const ASCII_LOWER: (&'static str, &'static str);
+    /// The function giving the 1-based position of a text in another (0 when absent).
+    const POSITION: &'static str;
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;

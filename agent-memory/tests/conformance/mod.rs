@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod runs;
 pub mod sessions;
 pub mod sql;
+pub mod traces;
 
 use std::future::Future;
 use std::pin::Pin;
