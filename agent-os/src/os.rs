@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_core::memory::MemoryStore;
+use agent_core::trace::TraceStore;
 use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
 use axum::Router;
 use serde::Serialize;
@@ -73,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) instantiated_at: i64,
     /// The last metrics refresh.
     pub(crate) metrics_refresh: crate::routes::RefreshState,
+    /// Where the trace routes read traces.
+    pub(crate) trace_store: Option<Arc<dyn TraceStore>>,
 }
 
 impl Shared {
@@ -231,6 +234,7 @@ pub struct AgentOsBuilder<D> {
     cors_origins: Option<Vec<String>>,
     body_limit: usize,
     shutdown_grace: Duration,
+    trace_store: Option<Arc<dyn TraceStore>>,
 }
 
 type Pending<D> = Box<dyn FnOnce(&Deps<D>) -> Result<Arc<dyn Component>> + Send>;
@@ -265,6 +269,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             cors_origins: None,
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            trace_store: None,
         }
     }
 
@@ -332,6 +337,14 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
     /// The store the memory routes read and write (`/memories`, ...).
     pub fn memory_store(mut self, store: Arc<dyn MemoryStore>) -> Self {
         self.memory_store = Some(store);
+        self
+    }
+
+    /// The store the trace routes read (`/traces`, ...): the one
+    /// `agent_memory::TraceLayer` writes to. Without one, the trace lists
+    /// are empty, as AgentOS answers without tracing.
+    pub fn trace_store(mut self, store: Arc<dyn TraceStore>) -> Self {
+        self.trace_store = Some(store);
         self
     }
 
@@ -428,6 +441,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             runs: Arc::default(),
             instantiated_at: micros,
             metrics_refresh: crate::routes::RefreshState::default(),
+            trace_store: self.trace_store,
         };
         Ok(AgentOs { shared: Arc::new(shared) })
     }

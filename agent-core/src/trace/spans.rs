@@ -197,7 +197,8 @@ pub(crate) fn end_model_call(timed: &Timed, result: &Result<ModelResponse>) {
             span.record("cache_read_tokens", response.usage.cache_read_input_tokens);
             span.record("cache_write_tokens", response.usage.cache_creation_input_tokens);
             span.record("stop_reason", stop_reason_name(&response.stop_reason));
-            timed.finish(Ok(Some(&crate::message::blocks_text(&response.content))));
+            let text = crate::message::blocks_text(&response.content);
+            timed.finish(Ok(Some(&text).filter(|text| !text.is_empty()).map(String::as_str)));
         }
         Err(error) => timed.finish(Err(&error.report())),
     }

@@ -6,6 +6,8 @@ mod metrics;
 mod page;
 mod runs;
 mod sessions;
+mod trace_wire;
+mod traces;
 
 use std::sync::Arc;
 
@@ -132,6 +134,7 @@ pub(crate) fn table() -> Vec<Route> {
     routes.extend(session_routes());
     routes.extend(memory_routes());
     routes.extend(metrics_routes());
+    routes.extend(trace_routes());
     routes
 }
 
@@ -232,6 +235,46 @@ fn metrics_routes() -> Vec<Route> {
             "Database",
             "Migrate a database to the newest schema ('all': every one)",
             post(metrics::migrate),
+        )),
+    ]
+}
+
+fn trace_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/traces",
+            "Traces",
+            "Traces, newest first (run, session, user, agent, team, workflow, status, time range; paging)",
+            get(traces::list),
+        ),
+        route(
+            Method::GET,
+            "/traces/filter-schema",
+            "Traces",
+            "The fields and operators a trace search filters on",
+            get(traces::filter_schema),
+        ),
+        route(
+            Method::GET,
+            "/traces/{trace_id}",
+            "Traces",
+            "One trace with its span tree (span_id: that span only)",
+            get(traces::one),
+        ),
+        route(
+            Method::GET,
+            "/trace_session_stats",
+            "Traces",
+            "Trace counts and times per session",
+            get(traces::session_stats),
+        ),
+        with_json(route(
+            Method::POST,
+            "/traces/search",
+            "Traces",
+            "Traces matching a filter expression (group_by run: whole traces; session: per-session stats)",
+            post(traces::search),
         )),
     ]
 }
