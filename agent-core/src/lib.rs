@@ -3,7 +3,8 @@
 //! `agent-core` defines the framework's vocabulary and the tool-runner loop. It
 //! does no network or disk IO: models ([`Model`]) and stores
 //! ([`SessionStore`]) arrive through traits, implemented by `agent-claude`,
-//! `agent-memory` or your own crates.
+//! `agent-memory` or your own crates. Runs emit [`tracing`] spans ([`trace`])
+//! that a subscriber may store or export; the loop never does.
 
 pub mod agent;
 mod context;

@@ -1,11 +1,15 @@
-//! Framework overhead: building an agent, one loop turn, and 10,000 runs in flight.
+//! Framework overhead: building an agent, one loop turn, the cost of tracing it (off, spans on, spans stored), and 10,000 runs in flight.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use agent_core::trace::{SessionTraceStats, SpanRecord, Trace, TraceQuery, TraceStore, TraceSummary};
 use agent_core::{
-    Agent, ContentBlock, FnTool, Model, ModelError, ModelRequest, ModelResponse, StopReason, ToolDef, ToolOutput, Usage,
+    Agent, ContentBlock, FnTool, Model, ModelError, ModelRequest, ModelResponse, Page, StopReason, StoreError, ToolDef,
+    ToolOutput, Usage,
 };
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -97,6 +101,106 @@ fn loop_turn(c: &mut Criterion) {
     group.finish();
 }
 
+/// A trace store that keeps nothing: the layer's own cost, without a database's.
+struct DiscardTraces;
+
+#[async_trait]
+impl TraceStore for DiscardTraces {
+    async fn insert_traces(&self, _: &[Trace]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn traces(&self, _: &TraceQuery) -> Result<Page<TraceSummary>, StoreError> {
+        Ok(Page::default())
+    }
+    async fn trace(&self, _: &str) -> Result<Option<Trace>, StoreError> {
+        Ok(None)
+    }
+    async fn span(&self, _: &str, _: &str) -> Result<Option<SpanRecord>, StoreError> {
+        Ok(None)
+    }
+    async fn trace_session_stats(&self, _: &TraceQuery) -> Result<Page<SessionTraceStats>, StoreError> {
+        Ok(Page::default())
+    }
+}
+
+/// The loop with tracing off (no subscriber), with spans on but nothing
+/// reading them (a bare registry), and with the trace layer storing every
+/// trace: into a store that keeps nothing (the layer's and the writer's own
+/// cost), then into SQLite. The writer shares the loop's thread: each run
+/// yields once so it gets its turn (every variant yields alike), and what it
+/// costs is counted.
+fn traced_loop(c: &mut Criterion) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let agent = Agent::builder(TurnsModel { turns: 11, delay: None }).tool(noop_tool()).build().expect("agent");
+    let mut group = c.benchmark_group("loop tracing");
+    let mut run = |name: &str| {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let output = agent.run("go").await.expect("run");
+                tokio::task::yield_now().await;
+                output
+            })
+        });
+    };
+    run("11 turns, tracing off");
+    {
+        let _registry = tracing::subscriber::set_default(tracing_subscriber::registry());
+        run("11 turns, spans on, no layer");
+    }
+    let dir = std::env::temp_dir().join(format!("agent-bench-traces-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sqlite: Arc<dyn TraceStore> =
+        Arc::new(runtime.block_on(agent_memory::SqliteStore::open(dir.join("traces.db"))).expect("store"));
+    for (name, store) in [
+        ("11 turns, TraceLayer, store keeps nothing", Arc::new(DiscardTraces) as Arc<dyn TraceStore>),
+        ("11 turns, TraceLayer into SQLite", sqlite.clone()),
+    ] {
+        let (layer, writer) = agent_memory::TraceLayer::new(store);
+        let handle = layer.handle();
+        runtime.spawn(writer.run());
+        {
+            let _stored = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+            run(name);
+        }
+        runtime.block_on(handle.flush());
+        println!(
+            "{name}: {} spans written, {} dropped (the writer fell behind), {} failed",
+            handle.written_spans(),
+            handle.dropped_spans(),
+            handle.failed_spans()
+        );
+    }
+    // What the SQLite writer keeps up with: batches of 64 traces of 22 spans.
+    let trace = runtime.block_on(sqlite.search_traces(&TraceQuery::new().page(1, 1))).expect("read").items;
+    if let Some(trace) = trace.into_iter().next() {
+        let batches = 20;
+        let started = Instant::now();
+        for batch in 0..batches {
+            let traces: Vec<Trace> = (0..64)
+                .map(|index| {
+                    let mut copy = trace.clone();
+                    let id = format!("bench-{batch}-{index}");
+                    copy.summary.trace_id.clone_from(&id);
+                    copy.spans.iter_mut().for_each(|span| span.trace_id.clone_from(&id));
+                    copy
+                })
+                .collect();
+            runtime.block_on(sqlite.insert_traces(&traces)).expect("insert");
+        }
+        let spans = (batches * 64 * trace.spans.len()) as f64;
+        let elapsed = started.elapsed().as_secs_f64();
+        println!(
+            "SQLite trace writes: {:.0} spans/s ({:.0} traces of {} spans per second)",
+            spans / elapsed,
+            (batches * 64) as f64 / elapsed,
+            trace.spans.len()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn many_runs_in_flight(c: &mut Criterion) {
     const RUNS: usize = 10_000;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -143,5 +247,5 @@ fn many_runs_in_flight(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, build_agent, loop_turn, many_runs_in_flight);
+criterion_group!(benches, build_agent, loop_turn, traced_loop, many_runs_in_flight);
 criterion_main!(benches);

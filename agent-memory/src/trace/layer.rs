@@ -190,7 +190,7 @@ impl Open {
         let duration = duration_ms
             .filter(|ms| ms.is_finite() && *ms >= 0.0)
             .map_or(measured, |ms| (ms * 1000.0).round().min(i64::MAX as f64) as i64);
-        let status = status.as_deref().and_then(SpanStatus::parse).unwrap_or_default();
+        let status = status.unwrap_or_default();
         let record = SpanRecord {
             trace_id: trace_id.to_owned(),
             span_id: format!("{:016x}", self.span_id),
@@ -280,7 +280,7 @@ where
         let count = spans.len() as u64;
         self.stats.dropped.fetch_add(overflow, Ordering::Relaxed);
         let Some(trace) = Trace::from_spans(spans) else { return };
-        if self.sender.try_send(Message::Trace(trace)).is_err() {
+        if self.sender.try_send(Message::Trace(Box::new(trace))).is_err() {
             self.stats.dropped.fetch_add(count, Ordering::Relaxed);
         }
     }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 /// What the layer sends the writer.
 pub(super) enum Message {
     /// A finished trace.
-    Trace(Trace),
+    Trace(Box<Trace>),
     /// Answer once everything sent before is written.
     Flush(oneshot::Sender<()>),
 }
@@ -63,7 +63,7 @@ impl TraceWriter {
             let mut next = Some(message);
             while let Some(message) = next.take() {
                 match message {
-                    Message::Trace(trace) => traces.push(trace),
+                    Message::Trace(trace) => traces.push(*trace),
                     Message::Flush(done) => flushes.push(done),
                 }
                 if traces.len() < self.batch {
