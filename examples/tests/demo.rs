@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use agent_claude::fake::FakeApi;
+use agent_core::memory::{MemoryManager, MemoryQuery, UserMemory};
 use agent_core::{Agent, Model, RunEventKind, RunStatus, Team, ToolDecision, Workflow};
 use examples::demo::{self, Demo};
 use futures::StreamExt;
@@ -126,6 +127,32 @@ async fn workflows_research_then_write_and_pause_at_the_approval_step() {
         let done = flow.continue_run(from, vec![ToolDecision::reject(&call.tool_call_id, "no")]).await.unwrap();
         assert_eq!(done.status, RunStatus::Completed, "{path}");
         assert!(done.content.as_str().unwrap_or_default().contains("not done"), "{path}: {:?}", done.content);
+        no_rejections(&fake);
+    }
+}
+
+#[tokio::test]
+async fn the_memory_optimizer_merges_duplicate_memories() {
+    for (path, demo, fake) in both().await {
+        let memories = [("User likes tea.", "drink"), ("user likes TEA", "food"), ("User lives in Oslo.", "home")];
+        for (memory, topic) in memories {
+            demo.memories.upsert_memory(&UserMemory::new("u-opt", memory).with_topics([topic])).await.unwrap();
+        }
+        let manager = MemoryManager::new(demo.memory_model.clone(), demo.memories.clone());
+        let outcome = manager.optimize("u-opt").await.unwrap();
+        assert_eq!((outcome.memories_before, outcome.memories_after), (3, 2), "{path}");
+        assert!(outcome.tokens_saved > 0, "{path}: {outcome:?}");
+        let mut stored = demo.memories.list_memories(&MemoryQuery::user("u-opt")).await.unwrap().items;
+        stored.sort_by_key(|memory| memory.memory.to_lowercase());
+        let merged: Vec<(String, Vec<String>)> = stored
+            .into_iter()
+            .map(|mut memory| {
+                memory.topics.sort();
+                (memory.memory.to_lowercase(), memory.topics)
+            })
+            .collect();
+        assert_eq!(merged[0].1, ["drink", "food"], "{path}: {merged:?}");
+        assert_eq!(merged[1], ("user lives in oslo.".to_owned(), vec!["home".to_owned()]), "{path}");
         no_rejections(&fake);
     }
 }
