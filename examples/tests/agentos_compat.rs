@@ -1,6 +1,7 @@
-//! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run and
-//! discovery method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set, served by `agent-os`
-//! on the real Claude client pointed at the strict fake Messages API with the demo brain.
+//! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run,
+//! discovery, memory and session method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set,
+//! served by `agent-os` on the real Claude client pointed at the strict fake Messages API with the demo brain
+//! (models a request names, `anthropic:<model-id>`, too).
 //!
 //! Runs when `AGENT_OS_COMPAT_PYTHON` names an interpreter with the pinned client
 //! (`agent-os/compat/setup.sh VENV_DIR` prints it); CI sets it, and `AGENT_OS_REQUIRE_COMPAT=1`, which
@@ -16,7 +17,7 @@ use std::time::Duration;
 use agent_core::Model;
 use examples::demo;
 
-/// How long the whole script may take (it makes about 60 calls, each answered in milliseconds).
+/// How long the whole script may take (a few hundred calls, each answered in milliseconds: about 4 s in all).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The security key the server requires and the script sends.
@@ -39,8 +40,14 @@ async fn the_python_agentos_client_drives_the_demo_os() {
     // A database file, as a deployment would use.
     let database = std::env::temp_dir().join(format!("agentos-compat-{}.db", std::process::id()));
     remove_database(&database);
-    let store = demo::open_store(Some(&database.display().to_string())).await.unwrap();
-    let demo = demo::build(move |_| claude.clone(), store).await.unwrap();
+    let stores = demo::open_store(Some(&database.display().to_string())).await.unwrap();
+    let fake_url = fake.url().to_owned();
+    // `anthropic:<model-id>` in a request (optimize-memories) is Claude with that id, on the fake too.
+    let demo = demo::build(move |_| claude.clone(), stores).await.unwrap().with_claude(move |model_id| {
+        let claude = agent_claude::Claude::builder().api_key("sk-ant-fake").base_url(&fake_url).env_lookup(|_| None);
+        let claude = claude.model(model_id).build().map_err(|err| err.to_string())?;
+        Ok(Arc::new(claude) as Arc<dyn Model>)
+    });
     let os = demo.os_builder().security_key(Some(SECURITY_KEY.into())).build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -55,6 +62,7 @@ async fn the_python_agentos_client_drives_the_demo_os() {
         .arg("--keep-going")
         .env("AGENT_OS_SECURITY_KEY", SECURITY_KEY)
         .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
