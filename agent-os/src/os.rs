@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     pub(crate) runs: Arc<Runs>,
     /// When the server was built, unix microseconds.
     pub(crate) instantiated_at: i64,
+    /// The last metrics refresh.
+    pub(crate) metrics_refresh: crate::routes::RefreshState,
 }
 
 impl Shared {
@@ -425,6 +427,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             shutdown_grace: self.shutdown_grace,
             runs: Arc::default(),
             instantiated_at: micros,
+            metrics_refresh: crate::routes::RefreshState::default(),
         };
         Ok(AgentOs { shared: Arc::new(shared) })
     }

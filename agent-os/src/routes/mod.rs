@@ -2,6 +2,7 @@
 
 mod discovery;
 mod memories;
+mod metrics;
 mod page;
 mod runs;
 mod sessions;
@@ -17,6 +18,8 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
+
+pub(crate) use metrics::RefreshState;
 
 use crate::error::ApiError;
 use crate::os::Shared;
@@ -128,6 +131,7 @@ pub(crate) fn table() -> Vec<Route> {
     }
     routes.extend(session_routes());
     routes.extend(memory_routes());
+    routes.extend(metrics_routes());
     routes
 }
 
@@ -196,6 +200,39 @@ fn session_routes() -> Vec<Route> {
             "One run of a session",
             get(sessions::run),
         ),
+    ]
+}
+
+fn metrics_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/metrics",
+            "Metrics",
+            "Daily usage aggregates (starting_date, ending_date)",
+            get(metrics::metrics),
+        ),
+        route(
+            Method::POST,
+            "/metrics/refresh",
+            "Metrics",
+            "Recompute the aggregates (background=true: 202 at once)",
+            post(metrics::refresh),
+        ),
+        route(
+            Method::GET,
+            "/metrics/refresh/status",
+            "Metrics",
+            "The last refresh's status",
+            get(metrics::refresh_status),
+        ),
+        with_json(route(
+            Method::POST,
+            "/databases/{db_id}/migrate",
+            "Database",
+            "Migrate a database to the newest schema ('all': every one)",
+            post(metrics::migrate),
+        )),
     ]
 }
 
