@@ -1,6 +1,7 @@
 //! The route table: every route once, with the summary the OpenAPI document shows, and the router built from it with its layers.
 
 mod discovery;
+mod knowledge;
 mod runs;
 mod sessions;
 
@@ -30,6 +31,8 @@ pub(crate) enum Body {
     ContinueForm,
     /// A JSON object.
     Json,
+    /// A form (URL-encoded or multipart) of these fields: name, type, description.
+    Form { fields: &'static [(&'static str, &'static str, &'static str)], required: &'static [&'static str] },
 }
 
 /// One route: its method, path, documentation and handler.
@@ -125,6 +128,7 @@ pub(crate) fn table() -> Vec<Route> {
         ));
     }
     routes.extend(session_routes());
+    routes.extend(knowledge::routes());
     routes
 }
 
