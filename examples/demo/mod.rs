@@ -135,8 +135,9 @@ pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, store: Arc<dyn Sessio
 }
 
 impl Demo {
-    /// An AgentOS builder serving every component, as `demo-os` ("Demo
-    /// AgentOS") on the demo's store; add a security key or limits, then build.
+    /// An AgentOS builder serving every component and the demo docs (on the
+    /// `/knowledge` routes, as `demo-docs`), as `demo-os` ("Demo AgentOS") on
+    /// the demo's store; add a security key or limits, then build.
     ///
     /// # Example
     ///
@@ -151,7 +152,11 @@ impl Demo {
     /// # Ok::<_, anyhow::Error>(()) }).unwrap();
     /// ```
     pub fn os_builder(&self) -> agent_os::AgentOsBuilder<()> {
-        let mut builder = agent_os::AgentOs::builder().id("demo-os").name("Demo AgentOS").store(self.store.clone());
+        let mut builder = agent_os::AgentOs::builder()
+            .id("demo-os")
+            .name("Demo AgentOS")
+            .store(self.store.clone())
+            .knowledge(self.knowledge.clone());
         for agent in &self.agents {
             builder = builder.agent(agent.clone());
         }
