@@ -73,7 +73,6 @@ impl ApiError {
     }
 
     /// The status answered.
-    #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
@@ -89,6 +88,14 @@ impl ApiError {
             E::Store(StoreError::NotFound { .. }) => Self::not_found(error.to_string()),
             E::Store(StoreError::Invalid(_)) => Self::bad_request(error.to_string()),
             other => Self::internal(other),
+        }
+    }
+
+    /// A store error: a request the store refuses is a 400; anything else ours.
+    pub(crate) fn from_store(err: agent_core::StoreError) -> Self {
+        match err {
+            agent_core::StoreError::Invalid(message) => Self::bad_request(message),
+            other => Self::internal(&other),
         }
     }
 

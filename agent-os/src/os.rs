@@ -4,7 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent_core::{Agent, IntoStore, Runnable, SessionStore, SessionType, Team, Workflow};
+use agent_core::memory::MemoryStore;
+use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
 use agent_memory::KnowledgeBase;
 use axum::Router;
 use serde::Serialize;
@@ -60,6 +61,9 @@ pub(crate) struct Shared {
     pub(crate) description: Option<String>,
     pub(crate) components: Vec<Arc<dyn Component>>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) memory_store: Option<Arc<dyn MemoryStore>>,
+    pub(crate) memory_model: Option<Arc<dyn Model>>,
+    pub(crate) models: Option<ModelResolver>,
     pub(crate) db_id: String,
     pub(crate) security_key: Option<String>,
     pub(crate) cors_origins: Option<Vec<String>>,
@@ -70,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) knowledge: Vec<KnowledgeBase>,
     /// When the server was built, unix microseconds.
     pub(crate) instantiated_at: i64,
+    /// The last metrics refresh.
+    pub(crate) metrics_refresh: crate::routes::RefreshState,
 }
 
 impl Shared {
@@ -220,6 +226,9 @@ pub struct AgentOsBuilder<D> {
     deps: Deps<D>,
     components: Vec<Pending<D>>,
     store: Option<Arc<dyn SessionStore>>,
+    memory_store: Option<Arc<dyn MemoryStore>>,
+    memory_model: Option<Arc<dyn Model>>,
+    models: Option<ModelResolver>,
     db_id: String,
     security_key: Option<String>,
     cors_origins: Option<Vec<String>>,
@@ -229,6 +238,9 @@ pub struct AgentOsBuilder<D> {
 }
 
 type Pending<D> = Box<dyn FnOnce(&Deps<D>) -> Result<Arc<dyn Component>> + Send>;
+
+/// Makes a model from a provider and a model id (`anthropic`, `claude-sonnet-4-5`).
+pub(crate) type ModelResolver = Arc<dyn Fn(&str, &str) -> Result<Arc<dyn Model>, String> + Send + Sync>;
 
 impl<D> std::fmt::Debug for AgentOsBuilder<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -249,6 +261,9 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             deps,
             components: Vec::new(),
             store: None,
+            memory_store: None,
+            memory_model: None,
+            models: None,
             db_id: "agent-os-db".into(),
             security_key: None,
             cors_origins: None,
@@ -316,6 +331,29 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
     /// them this one so that several server processes share one database.
     pub fn store(mut self, store: impl IntoStore) -> Self {
         self.store = Some(store.into_store());
+        self
+    }
+
+    /// The store the memory routes read and write (`/memories`, ...).
+    pub fn memory_store(mut self, store: Arc<dyn MemoryStore>) -> Self {
+        self.memory_store = Some(store);
+        self
+    }
+
+    /// The model `POST /optimize-memories` uses when the request names none.
+    pub fn memory_model(mut self, model: Arc<dyn Model>) -> Self {
+        self.memory_model = Some(model);
+        self
+    }
+
+    /// How a request's `provider:model-id` (such as
+    /// `anthropic:claude-sonnet-4-5`) becomes a model; without it, requests
+    /// naming a model are refused with a 400.
+    pub fn models(
+        mut self,
+        resolve: impl Fn(&str, &str) -> Result<Arc<dyn Model>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.models = Some(Arc::new(resolve));
         self
     }
 
@@ -402,6 +440,9 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             description: self.description,
             components,
             store: self.store,
+            memory_store: self.memory_store,
+            memory_model: self.memory_model,
+            models: self.models,
             db_id: self.db_id,
             security_key: self.security_key,
             cors_origins: self.cors_origins,
@@ -410,6 +451,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             runs: Arc::default(),
             knowledge: self.knowledge,
             instantiated_at: micros,
+            metrics_refresh: crate::routes::RefreshState::default(),
         };
         Ok(AgentOs { shared: Arc::new(shared) })
     }

@@ -2,6 +2,9 @@
 
 mod discovery;
 mod knowledge;
+mod memories;
+mod metrics;
+mod page;
 mod runs;
 mod sessions;
 
@@ -16,6 +19,8 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
+
+pub(crate) use metrics::RefreshState;
 
 use crate::error::ApiError;
 use crate::os::Shared;
@@ -128,6 +133,8 @@ pub(crate) fn table() -> Vec<Route> {
         ));
     }
     routes.extend(session_routes());
+    routes.extend(memory_routes());
+    routes.extend(metrics_routes());
     routes.extend(knowledge::routes());
     routes
 }
@@ -197,6 +204,65 @@ fn session_routes() -> Vec<Route> {
             "One run of a session",
             get(sessions::run),
         ),
+    ]
+}
+
+fn metrics_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/metrics",
+            "Metrics",
+            "Daily usage aggregates (starting_date, ending_date)",
+            get(metrics::metrics),
+        ),
+        route(
+            Method::POST,
+            "/metrics/refresh",
+            "Metrics",
+            "Recompute the aggregates (background=true: 202 at once)",
+            post(metrics::refresh),
+        ),
+        route(
+            Method::GET,
+            "/metrics/refresh/status",
+            "Metrics",
+            "The last refresh's status",
+            get(metrics::refresh_status),
+        ),
+        with_json(route(
+            Method::POST,
+            "/databases/{db_id}/migrate",
+            "Database",
+            "Migrate a database to the newest schema ('all': every one)",
+            post(metrics::migrate),
+        )),
+    ]
+}
+
+fn memory_routes() -> Vec<Route> {
+    vec![
+        with_json(route(Method::POST, "/memories", "Memory", "Create a user memory", post(memories::create))),
+        route(Method::GET, "/memories", "Memory", "User memories, filtered, sorted and paged", get(memories::list)),
+        with_json(route(
+            Method::DELETE,
+            "/memories",
+            "Memory",
+            "Delete several memories",
+            delete(memories::delete_many),
+        )),
+        route(Method::GET, "/memories/{memory_id}", "Memory", "One memory", get(memories::one)),
+        with_json(route(Method::PATCH, "/memories/{memory_id}", "Memory", "Update a memory", patch(memories::update))),
+        route(Method::DELETE, "/memories/{memory_id}", "Memory", "Delete a memory", delete(memories::delete)),
+        route(Method::GET, "/memory_topics", "Memory", "The topics in use", get(memories::topics)),
+        route(Method::GET, "/user_memory_stats", "Memory", "Memory counts per user", get(memories::stats)),
+        with_json(route(
+            Method::POST,
+            "/optimize-memories",
+            "Memory",
+            "Merge a user's memories with a model (apply=false: a dry run)",
+            post(memories::optimize),
+        )),
     ]
 }
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::page::{Answer, answer, limit_and_page, paged};
 use crate::error::ApiError;
 use crate::form::Fields;
 use crate::json::JsonBody;
@@ -207,23 +208,6 @@ fn tools_of(run: &RunRecord) -> Vec<Value> {
     tools
 }
 
-fn paged(items: Vec<Value>, page: u32, limit: u32, total: u64) -> Value {
-    let total_pages = if limit == 0 { 0 } else { total.div_ceil(u64::from(limit)) };
-    json!({"data": items, "meta": {"page": page, "limit": limit, "total_pages": total_pages, "total_count": total, "search_time_ms": 0.0}})
-}
-
-fn limit_and_page(query: &Fields) -> Result<(u32, u32), ApiError> {
-    let limit = u32::try_from(query.int("limit", 1, 20)?).unwrap_or(u32::MAX);
-    let page = u32::try_from(query.int("page", 0, 1)?).unwrap_or(u32::MAX).max(1);
-    Ok((limit, page))
-}
-
-type Answer = Result<Response, ApiError>;
-
-fn answer(result: Answer) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
-
 #[derive(Deserialize)]
 pub(super) struct CreateSession {
     session_id: Option<String>,
@@ -271,15 +255,8 @@ async fn create_session(
     session.session_name = body.session_name.filter(|name| !name.is_empty());
     session.state = body.session_state.unwrap_or_default();
     session.metadata = body.metadata.unwrap_or_default();
-    store.upsert_session(&session).await.map_err(store_error)?;
+    store.upsert_session(&session).await.map_err(ApiError::from_store)?;
     Ok((StatusCode::CREATED, Json(detail(&shared, &session, &[]))).into_response())
-}
-
-fn store_error(err: agent_core::StoreError) -> ApiError {
-    match err {
-        agent_core::StoreError::Invalid(message) => ApiError::bad_request(message),
-        other => ApiError::internal(&other),
-    }
 }
 
 pub(super) async fn list(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
@@ -309,7 +286,7 @@ async fn list_sessions(shared: Arc<Shared>, query: Option<String>) -> Answer {
         sort_by,
         sort_order,
     };
-    let found = store.list_sessions(&filter).await.map_err(store_error)?;
+    let found = store.list_sessions(&filter).await.map_err(ApiError::from_store)?;
     let items = found.items.iter().map(list_item).collect();
     Ok(Json(paged(items, page, limit, found.total)).into_response())
 }
@@ -471,7 +448,7 @@ async fn update_session(
         session.summary = Some(SessionSummary { summary: summary.summary, topics: summary.topics, updated_at: now });
     }
     session.updated_at = agent_core::support::unix_now();
-    store.upsert_session(&session).await.map_err(store_error)?;
+    store.upsert_session(&session).await.map_err(ApiError::from_store)?;
     let runs = store.runs(&session_id, None).await.map_err(|err| ApiError::internal(&err))?;
     Ok(Json(detail(&shared, &session, &runs)).into_response())
 }

@@ -94,7 +94,16 @@ pub(crate) fn builder(store: &Arc<InMemoryStore>) -> AgentOsBuilder<()> {
         .build()
         .unwrap();
     let store: Arc<dyn SessionStore> = store.clone();
-    AgentOs::builder().id("test-os").agent(weather).agent(approver).agent(echo).team(crew).workflow(flow).store(store)
+    let memories: Arc<dyn agent_core::memory::MemoryStore> = Arc::new(agent_core::memory::InMemoryMemoryStore::new());
+    AgentOs::builder()
+        .id("test-os")
+        .agent(weather)
+        .agent(approver)
+        .agent(echo)
+        .team(crew)
+        .workflow(flow)
+        .store(store)
+        .memory_store(memories)
 }
 
 pub(crate) fn os() -> (AgentOs, Arc<InMemoryStore>) {
