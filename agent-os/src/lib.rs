@@ -17,6 +17,7 @@
 //! route. The wire contract is Agno's: errors as `{"detail": ...}`, upper-case run statuses,
 //! events named as Agno names them.
 
+mod a2a;
 mod auth;
 mod component;
 mod decisions;
