@@ -11,9 +11,10 @@
 //! | `demo-workflow` | "Demo Workflow": `research` (`weather-agent`), then `write` (`writer-agent`) |
 //! | `approval-workflow` | "Approval Workflow": `approve` (`approval-agent`, which pauses the workflow), then `write` (`writer-agent`) |
 //!
-//! [`Demo::os_builder`] serves them with the user memories of the same
-//! database, a memory model for `POST /optimize-memories`, and
-//! `anthropic:<model-id>` model names resolved to Claude clients.
+//! [`Demo::os_builder`] serves them with the demo docs on the knowledge
+//! routes, the user memories of the same database, a memory model for
+//! `POST /optimize-memories`, and `anthropic:<model-id>` model names
+//! resolved to Claude clients.
 //!
 //! [`brain::decide`] plays the model: as an offline `Model`
 //! ([`offline_model`], what [`model_from_env`] picks without an API key),
@@ -165,9 +166,10 @@ impl Demo {
         self
     }
 
-    /// An AgentOS builder serving every component, as `demo-os` ("Demo
-    /// AgentOS") on the demo's store, with its memories, memory model and
-    /// `anthropic` models; add a security key or limits, then build.
+    /// An AgentOS builder serving every component and the demo docs (on the
+    /// `/knowledge` routes, as `demo-docs`), as `demo-os` ("Demo AgentOS") on
+    /// the demo's store, with its memories, memory model and `anthropic`
+    /// models; add a security key or limits, then build.
     ///
     /// # Example
     ///
@@ -189,7 +191,8 @@ impl Demo {
             .store(self.store.clone())
             .memory_store(self.memories.clone())
             .memory_model(self.memory_model.clone())
-            .models(move |provider, model_id| resolve(&claude, provider, model_id));
+            .models(move |provider, model_id| resolve(&claude, provider, model_id))
+            .knowledge(self.knowledge.clone());
         for agent in &self.agents {
             builder = builder.agent(agent.clone());
         }

@@ -1,7 +1,8 @@
 //! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run,
 //! discovery, memory and session method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set,
 //! served by `agent-os` on the real Claude client pointed at the strict fake Messages API with the demo brain
-//! (models a request names, `anthropic:<model-id>`, too).
+//! (models a request names, `anthropic:<model-id>`, too); `a2a_compat.py` drives the A2A routes with the
+//! official A2A client.
 //!
 //! Runs when `AGENT_OS_COMPAT_PYTHON` names an interpreter with the pinned client
 //! (`agent-os/compat/setup.sh VENV_DIR` prints it); CI sets it, and `AGENT_OS_REQUIRE_COMPAT=1`, which
@@ -56,23 +57,41 @@ async fn the_python_agentos_client_drives_the_demo_os() {
         stopped.await.ok();
     }));
 
-    let child = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(&url)
-        .arg("--keep-going")
-        .env("AGENT_OS_SECURITY_KEY", SECURITY_KEY)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {}: {err}", Path::new(&python).display()));
+    let run = |script: &Path, args: Vec<String>| {
+        tokio::process::Command::new(&python)
+            .arg(script)
+            .args(args)
+            .env("AGENT_OS_SECURITY_KEY", SECURITY_KEY)
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", Path::new(&python).display()))
+    };
+    let child = run(&script, vec![url.clone(), "--keep-going".into()]);
     let finished = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await;
+    // The A2A routes, through the official A2A client.
+    let a2a_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-os/compat/a2a_compat.py");
+    let a2a = run(&a2a_script, vec![url.clone(), SECURITY_KEY.into()]);
+    let a2a_finished = tokio::time::timeout(SCRIPT_TIMEOUT, a2a.wait_with_output()).await;
     stop.send(()).ok();
     server.await.unwrap().unwrap();
     remove_database(&database);
 
+    let a2a_output = match a2a_finished {
+        Ok(output) => output.unwrap(),
+        Err(_) => panic!("a2a_compat.py did not finish within {SCRIPT_TIMEOUT:?}"),
+    };
+    let a2a_stdout = String::from_utf8_lossy(&a2a_output.stdout);
+    let a2a_stderr = String::from_utf8_lossy(&a2a_output.stderr);
+    assert!(
+        a2a_output.status.success(),
+        "a2a_compat.py failed ({}):\n{a2a_stdout}\n--- stderr ---\n{a2a_stderr}",
+        a2a_output.status
+    );
+    println!("{a2a_stdout}");
     let output = match finished {
         Ok(output) => output.unwrap(),
         Err(_) => panic!("compat.py did not finish within {SCRIPT_TIMEOUT:?}"),

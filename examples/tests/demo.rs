@@ -156,3 +156,24 @@ async fn the_memory_optimizer_merges_duplicate_memories() {
         no_rejections(&fake);
     }
 }
+
+#[tokio::test]
+async fn the_demo_server_serves_its_docs_on_the_knowledge_routes() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let demo = demo::build(|_| Arc::new(demo::offline_model()), demo::open_store(None).await.unwrap()).await.unwrap();
+    let os = demo.os_builder().build().unwrap();
+    let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let response = os.router().oneshot(request("/knowledge/content?sort_by=name&sort_order=asc")).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|item| item["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["approvals.md", "sessions.md", "weather.md"]);
+    let response = os.router().oneshot(request("/config")).await.unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(config["knowledge"]["knowledge_instances"][0]["id"], "demo-docs");
+}
