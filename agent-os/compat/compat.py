@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Drives every run, discovery, memory and session method of agno's AgentOSClient (agno 3.1.10) against the demo AgentOS.
+"""Drives every run, discovery, memory, session and knowledge method of agno's AgentOSClient (agno 3.1.10) against the demo AgentOS.
 
 Usage: compat.py BASE_URL [--keep-going]
 
@@ -7,7 +7,9 @@ The server must serve the demo set of the `examples` crate (`examples::demo`):
 `weather-agent`, `approval-agent`, `writer-agent`, `demo-team`, `demo-workflow` and
 `approval-workflow`, answering with the demo brain, with a memory store, a memory model and
 `anthropic:<model-id>` models. When AGENT_OS_SECURITY_KEY is set, every call sends it as
-`Authorization: Bearer <key>`. The memory and session checks live in memories.py and sessions.py.
+`Authorization: Bearer <key>`. The memory, session and knowledge checks live in memories.py,
+sessions.py and knowledge.py; the knowledge checks expect the demo docs as a fresh server holds
+them, and empty the knowledge base at the end.
 
 Prints one line per client method with what the client parsed; exits 1 at the first failure,
 naming the method, what the client raised or what was wrong, and (for HTTP errors) what the
@@ -23,6 +25,7 @@ from agno.client import AgentOSClient
 from agno.run.base import RunStatus
 
 from checks import CheckFailed, check, contains, describe, equal, fresh, status
+from knowledge import KNOWLEDGE_METHODS, Knowledge
 from memories import MEMORY_METHODS, Memories
 from sessions import SESSION_METHODS, Sessions
 
@@ -530,6 +533,7 @@ async def main(base_url, keep_going):
         (compat, RUN_METHODS),
         (Memories(compat.client, compat.headers), MEMORY_METHODS),
         (Sessions(compat.client, compat.headers), SESSION_METHODS),
+        (Knowledge(compat.client, compat.headers), KNOWLEDGE_METHODS),
     ]
     methods = [(method, getattr(section, method)) for section, names in sections for method in names]
     failed = []

@@ -1,5 +1,5 @@
 //! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run,
-//! discovery, memory and session method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set,
+//! discovery, memory, session and knowledge method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set,
 //! served by `agent-os` on the real Claude client pointed at the strict fake Messages API with the demo brain
 //! (models a request names, `anthropic:<model-id>`, too); `a2a_compat.py` drives the A2A routes with the
 //! official A2A client.
