@@ -1,5 +1,7 @@
 //! Shared helpers for the runnable examples in `examples/examples/`.
 
+pub mod demo;
+
 use std::sync::Arc;
 
 /// The README's Rust blocks, compiled (and the offline ones run) as doctests.

@@ -18,6 +18,7 @@ mod model;
 mod output;
 mod persist;
 mod request;
+mod rfc3339;
 mod runnable;
 mod session;
 mod stream;
@@ -46,6 +47,8 @@ pub use output::{RunMetrics, RunOutput, ToolMetrics};
 pub use persist::{DEFAULT_SESSION_WAIT, IntoStore};
 pub use request::{ContinueFrom, RunInput, RunRequest};
 pub use runnable::{RunContent, Runnable};
+/// Daily usage metrics computed from stored runs.
+pub use session::metrics;
 pub use session::{
     ABANDONED_RUN_ERROR, InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore,
     SessionSummary, SessionType, SortOrder, StoreError,
@@ -61,6 +64,10 @@ pub use workflow::{OnError, Step, StepError, StepInput, StepKindName, StepOutput
 /// without notice.
 #[doc(hidden)]
 pub mod support {
+    /// RFC 3339 UTC times, the AgentOS time format.
+    pub mod rfc3339 {
+        pub use crate::rfc3339::{format, parse};
+    }
     pub use crate::knowledge::fusion_support::*;
     pub use crate::memory::store::check_owner;
     pub use crate::message::{MESSAGE_FORMAT_VERSION, VersionedMessages};

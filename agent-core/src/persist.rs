@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::output::RunOutput;
-use crate::session::{RunRecord, Session, SessionStore, SessionSummary, SessionType, StoreError, unix_now};
+use crate::session::{RunRecord, RunStatus, Session, SessionStore, SessionSummary, SessionType, StoreError, unix_now};
 
 /// How long a session's lease lasts without renewal. A run renews it while it
 /// waits on the model or its tools, so only a process that died leaves a
@@ -92,6 +92,12 @@ impl SessionSlot {
         if let Some(summary) = summary {
             session.summary = Some(summary);
         }
+        if session.session_name.is_none() {
+            session.session_name = session_name_of(&record.input);
+        }
+        if record.status != RunStatus::Paused && record.status != RunStatus::Running {
+            add_run_metrics(&mut session.metrics, &record.metrics);
+        }
         session.updated_at = unix_now();
         self.store.save_run(session, record).await
     }
@@ -134,6 +140,39 @@ async fn release(store: &dyn SessionStore, session_id: &str, holder: &str) {
     }
 }
 
+/// The longest session name taken from a first message, in characters.
+const SESSION_NAME_CHARS: usize = 100;
+
+/// A session's name from its first input, as AgentOS names unnamed
+/// sessions: the first non-empty line, cut at 100 characters.
+pub(crate) fn session_name_of(input: &str) -> Option<String> {
+    let line = input.lines().map(str::trim).find(|line| !line.is_empty())?;
+    let mut name: String = line.chars().take(SESSION_NAME_CHARS).collect();
+    if line.chars().count() > SESSION_NAME_CHARS {
+        name.push('…');
+    }
+    Some(name)
+}
+
+/// The token counts session metrics sum.
+const SUMMED_METRICS: [&str; 5] =
+    ["input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens"];
+
+/// Adds a finished run's token counts (and one run) to its session's metrics.
+pub(crate) fn add_run_metrics(session: &mut Value, run: &Value) {
+    if !session.is_object() {
+        *session = Value::Object(Map::new());
+    }
+    let Value::Object(totals) = session else { return };
+    for key in SUMMED_METRICS {
+        let add = run.get(key).and_then(Value::as_u64).unwrap_or(0);
+        let sum = totals.get(key).and_then(Value::as_u64).unwrap_or(0).saturating_add(add);
+        totals.insert(key.to_owned(), Value::from(sum));
+    }
+    let runs = totals.get("runs").and_then(Value::as_u64).unwrap_or(0) + 1;
+    totals.insert("runs".to_owned(), Value::from(runs));
+}
+
 /// The stored record of a run, from its output. `input` is the run's input as
 /// text; `error` the report of the error that ended it.
 pub(crate) fn run_record(output: &RunOutput<Value>, input: String, error: Option<String>) -> RunRecord {
@@ -158,6 +197,9 @@ pub(crate) fn run_record(output: &RunOutput<Value>, input: String, error: Option
         metrics,
         paused: output.paused.clone(),
         error,
+        model: (!output.model.is_empty()).then(|| output.model.clone()),
+        model_provider: (!output.model_provider.is_empty()).then(|| output.model_provider.clone()),
+        metadata: output.metadata.clone(),
         created_at: output.created_at,
         updated_at: unix_now(),
     }

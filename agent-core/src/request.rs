@@ -185,6 +185,8 @@ pub(crate) struct RunOptions<D> {
     pub(crate) session_wait: Option<std::time::Duration>,
     /// Run-wide state for the run's tools (a team run, for its leader).
     pub(crate) extension: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    /// A caller up the chain (the team) already reported `RunContinued`.
+    pub(crate) announced: bool,
 }
 
 impl<D> Default for RunOptions<D> {
@@ -206,6 +208,7 @@ impl<D> Default for RunOptions<D> {
             claimed: false,
             session_wait: None,
             extension: None,
+            announced: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod close;
 mod in_memory;
+pub mod metrics;
 mod store;
 
 use serde::{Deserialize, Serialize};
@@ -64,8 +65,14 @@ pub struct Session {
     pub state: Map<String, Value>,
     /// A summary of the conversation so far.
     pub summary: Option<SessionSummary>,
-    /// Aggregated metrics, in the shape the owner chooses.
+    /// Token metrics summed over the session's finished runs
+    /// (`input_tokens`, `output_tokens`, `total_tokens`,
+    /// `cache_read_tokens`, `cache_write_tokens`, `runs`), or null before
+    /// the first.
     pub metrics: Value,
+    /// Free-form metadata the owner attaches (AgentOS `metadata`).
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
     /// Creation time, unix seconds.
     pub created_at: i64,
     /// Last update time, unix seconds.
@@ -165,6 +172,15 @@ pub struct RunRecord {
     pub paused: Option<PausedRun>,
     /// The error message of a failed run.
     pub error: Option<String>,
+    /// The model of the run's last turn (none for a workflow).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// That model's provider, such as `anthropic`.
+    #[serde(default)]
+    pub model_provider: Option<String>,
+    /// The metadata the run was given.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
     /// Creation time, unix seconds.
     pub created_at: i64,
     /// Last update time, unix seconds.

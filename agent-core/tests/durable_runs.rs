@@ -139,3 +139,27 @@ async fn a_session_deleted_during_the_run_is_not_recreated_and_the_answer_is_kep
     assert!(matches!(source, StoreError::NotFound { what: "session", .. }), "{source:?}");
     assert!(store.session("s").await.unwrap().is_none(), "the deleted session stays deleted");
 }
+
+#[tokio::test]
+async fn a_session_is_named_after_its_first_message_and_sums_its_runs_tokens() {
+    let store = Arc::new(InMemoryStore::new());
+    let model = ScriptedModel::new([Turn::text("Sunny."), Turn::text("Still sunny.")]);
+    let agent = Agent::builder(model).id("weather").store(Arc::clone(&store)).build().unwrap();
+    let first = agent
+        .run("Weather in Paris?\nThanks")
+        .session("s-named")
+        .metadata(serde_json::Map::from_iter([("source".to_owned(), json!("web"))]))
+        .await
+        .unwrap();
+    agent.run("And tomorrow?").session("s-named").await.unwrap();
+    let session = store.session("s-named").await.unwrap().unwrap();
+    assert_eq!(session.session_name.as_deref(), Some("Weather in Paris?"));
+    assert_eq!(session.metrics["runs"], 2);
+    let tokens = first.metrics.input_tokens * 2;
+    assert!(tokens > 0);
+    assert_eq!(session.metrics["input_tokens"], tokens, "{}", session.metrics);
+    let record = store.run("s-named", &first.run_id).await.unwrap().unwrap();
+    assert_eq!(record.model.as_deref(), Some(first.model.as_str()));
+    assert_eq!(record.model_provider.as_deref(), Some(first.model_provider.as_str()));
+    assert_eq!(record.metadata.get("source"), Some(&json!("web")));
+}

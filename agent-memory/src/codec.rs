@@ -77,6 +77,7 @@ pub(crate) struct SessionJson {
     pub(crate) state: JsonColumn,
     pub(crate) summary: Option<JsonColumn>,
     pub(crate) metrics: JsonColumn,
+    pub(crate) metadata: JsonColumn,
 }
 
 impl SessionJson {
@@ -85,6 +86,7 @@ impl SessionJson {
             state: to_json_column(&session.state, "session state")?,
             summary: session.summary.as_ref().map(|summary| to_json_column(summary, "session summary")).transpose()?,
             metrics: to_json_column(&session.metrics, "session metrics")?,
+            metadata: to_json_column(&session.metadata, "session metadata")?,
         })
     }
 }
@@ -97,6 +99,7 @@ pub(crate) struct RunJson {
     pub(crate) events: JsonColumn,
     pub(crate) metrics: JsonColumn,
     pub(crate) paused: Option<String>,
+    pub(crate) metadata: JsonColumn,
 }
 
 impl RunJson {
@@ -111,6 +114,7 @@ impl RunJson {
             events: to_json_column(&run.events, "run events")?,
             metrics: to_json_column(&run.metrics, "run metrics")?,
             paused: run.paused.as_ref().map(|paused| to_json(paused, "paused run")).transpose()?,
+            metadata: to_json_column(&run.metadata, "run metadata")?,
         })
     }
 }
@@ -137,6 +141,7 @@ where
             state: json_column(row, "session_state")?,
             summary: optional_json_column(row, "summary")?,
             metrics: json_column(row, "metrics")?,
+            metadata: json_column(row, "metadata")?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
         })
@@ -173,6 +178,9 @@ where
             metrics: json_column(row, "metrics")?,
             paused: paused.as_deref().map(|text| json(text, "paused")).transpose()?,
             error: column(row, "error")?,
+            model: column(row, "model")?,
+            model_provider: column(row, "model_provider")?,
+            metadata: json_column(row, "metadata")?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
         })

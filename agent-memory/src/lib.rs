@@ -102,4 +102,4 @@ pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
 pub use sqlx;
 
 /// The newest schema version this build knows (the same number for both backends).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;

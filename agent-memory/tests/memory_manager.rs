@@ -150,6 +150,12 @@ async fn optimize_replaces_a_users_memories() {
         {"memory": "Ana likes green tea.", "topics": ["drinks"]},
         {"memory": "Ana is a nurse on night shifts.", "topics": ["work"]}
     ]});
+    // A dry run reports the same outcome and changes nothing.
+    let (manager, _) = manager_with(answer.clone(), &store).await;
+    let preview = manager.optimize_dry_run("ana").await.unwrap();
+    assert_eq!((preview.memories_before, preview.memories_after), (4, 2));
+    assert_eq!(store.list_memories(&MemoryQuery::user("ana")).await.unwrap().total, 4, "a dry run writes nothing");
+
     let (manager, requests) = manager_with(answer, &store).await;
     let outcome = manager.optimize("ana").await.unwrap();
     assert_eq!((outcome.memories_before, outcome.memories_after), (4, 2));

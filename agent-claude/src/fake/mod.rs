@@ -1,7 +1,9 @@
 //! A fake Messages API on loopback, as strict as the API reference, for testing agents through the real client without a key.
 //!
-//! [`FakeApi`] answers with scripted [`Reply`]s in order, records every
-//! request it receives, and first checks each request the way the API does:
+//! [`FakeApi`] answers with scripted [`Reply`]s in order (then, when the
+//! script is empty, with its [responder](FakeOptions::with_responder) if it
+//! has one), records every request it receives, and first checks each
+//! request the way the API does:
 //! a request the API would reject gets the API's `400 invalid_request_error`
 //! (or `401 authentication_error`) body instead of the next reply, so a test
 //! fails where production would. The checks cover headers and
@@ -33,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
 
+mod message_stream;
 mod params;
 mod reply;
 mod rules;
@@ -49,19 +52,68 @@ use crate::{Claude, ClaudeBuilder};
 
 pub use reply::Reply;
 
+/// Answers a request the script has no reply left for: called with the
+/// request's JSON body, after the fake's checks accepted it.
+pub type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
+
 /// Settings of a [`FakeApi`] beyond its script.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct FakeOptions {
     /// Models that answer `role: "system"` messages with the API's 400, in
     /// addition to the catalog's models without support.
     pub models_without_system_messages: Vec<String>,
+    /// Answers requests once the script is empty; without one, such a request
+    /// gets a 400 saying no scripted reply is left.
+    pub responder: Option<Responder>,
 }
 
 impl FakeOptions {
     /// Options where `models` reject mid-conversation system messages.
     pub fn without_system_messages(models: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self { models_without_system_messages: models.into_iter().map(Into::into).collect() }
+        Self { models_without_system_messages: models.into_iter().map(Into::into).collect(), responder: None }
+    }
+
+    /// Answers every request the script does not with `responder`, which
+    /// gets the request body (the strict checks still run first: a request
+    /// the API would refuse gets the API's error, not the responder's
+    /// answer). [`Reply::from_message`] serves a message whole or streamed,
+    /// as the request's `"stream"` asks.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use agent_claude::fake::{FakeApi, FakeOptions, Reply};
+    /// use agent_core::{Message, Model, ModelRequest};
+    /// use serde_json::json;
+    ///
+    /// let echo = FakeOptions::default().with_responder(|body| {
+    ///     let asked = body["messages"][0]["content"][0]["text"].as_str().unwrap_or("?");
+    ///     let message = json!({"id": "msg_echo", "type": "message", "role": "assistant", "model": body["model"],
+    ///         "content": [{"type": "text", "text": format!("You said: {asked}")}],
+    ///         "stop_reason": "end_turn", "stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 3}});
+    ///     Reply::from_message(message, body["stream"] == json!(true))
+    /// });
+    /// let fake = FakeApi::start_with(echo, []).await;
+    /// let request = ModelRequest { messages: vec![Message::user("hello")], ..Default::default() };
+    /// let response = fake.client("claude-opus-4-8").request(&request).await?;
+    /// assert_eq!(response.content, vec![agent_core::ContentBlock::text("You said: hello")]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn with_responder(mut self, responder: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> Self {
+        self.responder = Some(Arc::new(responder));
+        self
+    }
+}
+
+impl std::fmt::Debug for FakeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeOptions")
+            .field("models_without_system_messages", &self.models_without_system_messages)
+            .field("responder", &self.responder.as_ref().map(|_| "Fn(&Value) -> Reply"))
+            .finish()
     }
 }
 
@@ -133,22 +185,33 @@ impl FakeApi {
     ///
     /// When no loopback port can be bound (a test environment problem).
     pub async fn start_with(options: FakeOptions, replies: impl IntoIterator<Item = Reply>) -> Self {
+        match Self::start_on("127.0.0.1:0", options, replies).await {
+            Ok(fake) => fake,
+            Err(err) => panic!("the fake Messages API cannot bind a loopback port: {err}"),
+        }
+    }
+
+    /// Starts a server on `address` (such as `127.0.0.1:8090`, or port 0 for
+    /// a free one), for a standalone fake that other processes call.
+    ///
+    /// # Errors
+    ///
+    /// When `address` cannot be bound (it is in use, say) or has no local address.
+    pub async fn start_on(
+        address: impl tokio::net::ToSocketAddrs,
+        options: FakeOptions,
+        replies: impl IntoIterator<Item = Reply>,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             options,
             script: Mutex::new(replies.into_iter().collect()),
             requests: Mutex::default(),
             paused: Mutex::default(),
         });
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
-            Err(err) => panic!("the fake Messages API cannot bind a loopback port: {err}"),
-        };
-        let url = match listener.local_addr() {
-            Ok(address) => format!("http://{address}"),
-            Err(err) => panic!("the fake Messages API has no local address: {err}"),
-        };
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let url = format!("http://{}", listener.local_addr()?);
         let task = tokio::spawn(server::serve(listener, shared.clone()));
-        Self { url, shared, sleeps: Arc::default(), task }
+        Ok(Self { url, shared, sleeps: Arc::default(), task })
     }
 
     /// The base URL, such as `http://127.0.0.1:40123`.

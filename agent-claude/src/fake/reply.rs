@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::message_stream::message_events;
+
 /// One scripted answer of the [`FakeApi`](super::FakeApi).
 ///
 /// Whole bodies: [`json`](Self::json), [`message`](Self::message),
@@ -59,6 +61,33 @@ impl Reply {
     /// A 200 message body.
     pub fn message(message: Value) -> Self {
         Self::json(200, message.to_string())
+    }
+
+    /// A Messages API `message` served whole (`stream: false`) or as the
+    /// event stream the API sends for it (`stream: true`): `message_start`,
+    /// each block's `content_block_start`, deltas (text in a few
+    /// `text_delta`s, a tool call's input in `input_json_delta`s) and
+    /// `content_block_stop`, then `message_delta` with the stop reason and
+    /// usage, and `message_stop`.
+    ///
+    /// A [responder](super::FakeOptions::with_responder) honours the request's
+    /// `"stream": true` with it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use agent_claude::fake::Reply;
+    /// use serde_json::json;
+    ///
+    /// let message = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-opus-4-8",
+    ///     "content": [{"type": "text", "text": "Paris."}], "stop_reason": "end_turn", "stop_sequence": null,
+    ///     "usage": {"input_tokens": 10, "output_tokens": 2}});
+    /// let whole = Reply::from_message(message.clone(), false);
+    /// let streamed = Reply::from_message(message, true);
+    /// # let _ = (whole, streamed);
+    /// ```
+    pub fn from_message(message: Value, stream: bool) -> Self {
+        if stream { Self::events(message_events(&message)) } else { Self::message(message) }
     }
 
     /// A 200 message with one text block, `end_turn`, on `claude-opus-4-8`.

@@ -1,4 +1,4 @@
-//! The fake's HTTP server: records each request, checks it by the API's rules, and answers with the next scripted reply.
+//! The fake's HTTP server: records each request, checks it by the API's rules, and answers with the next scripted reply (or the responder's).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,28 +34,25 @@ async fn handle(
 ) -> Response {
     let path = uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
     let json = if body.is_empty() { Ok(Value::Null) } else { serde_json::from_slice(&body) };
-    let parsed = json.as_ref().cloned().unwrap_or(Value::Null);
-    let verdict = match &json {
-        Err(err) => Err(rules::Rejection::invalid(format!("the request body is not valid JSON: {err}"))),
+    let (body, verdict) = match json {
+        Err(err) => (Value::Null, Err(rules::Rejection::invalid(format!("the request body is not valid JSON: {err}")))),
         Ok(body) => {
             let paused = lock(&shared.paused).clone();
-            rules::check(
-                &rules::Context { options: &shared.options, paused: &paused },
-                &method,
-                uri.path(),
-                &headers,
-                body,
-            )
+            let context = rules::Context { options: &shared.options, paused: &paused };
+            let verdict = rules::check(&context, &method, uri.path(), &headers, &body);
+            (body, verdict)
         }
     };
     let rejection = verdict.as_ref().err().map(|rejection| rejection.message.clone());
-    lock(&shared.requests).push(Recorded { method, path, headers, body: parsed, rejection });
+    lock(&shared.requests).push(Recorded { method, path, headers, body: body.clone(), rejection });
     if let Err(rejection) = verdict {
         return error_response(rejection.status, rejection.error_type, &rejection.message);
     }
-    let reply = lock(&shared.script).pop_front();
-    let Some(reply) = reply else {
-        return error_response(400, "invalid_request_error", "fake: no scripted reply left");
+    let scripted = lock(&shared.script).pop_front();
+    let reply = match (scripted, &shared.options.responder) {
+        (Some(reply), _) => reply,
+        (None, Some(responder)) => responder(&body),
+        (None, None) => return error_response(400, "invalid_request_error", "fake: no scripted reply left"),
     };
     if let Some(content) = reply.paused_content() {
         lock(&shared.paused).push(content);

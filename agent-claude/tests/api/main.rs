@@ -10,6 +10,7 @@ mod fallbacks;
 mod faults;
 mod memory;
 mod messages;
+mod responder;
 mod retries;
 mod rules;
 mod schema_snapshots;

@@ -64,7 +64,7 @@ impl<D: Send + Sync + 'static> Agent<D> {
                     options.history = Some(paused.history.clone());
                 }
                 options.run_id = Some(Arc::from(paused.run_id.as_str()));
-                let claimed = options.claimed;
+                let (claimed, announced) = (options.claimed, options.announced);
                 let mut run = Run::prepare(&self.inner, options, events).await?;
                 if !claimed && let Err(error) = run.claim().await {
                     run.release().await;
@@ -75,7 +75,9 @@ impl<D: Send + Sync + 'static> Agent<D> {
                 run.created_at = paused.created_at;
                 run.tools.clone_from(&paused.tools);
                 run.request.messages.extend(paused.messages.iter().cloned());
-                run.emit(RunEventKind::RunContinued {});
+                if !announced {
+                    run.emit(RunEventKind::RunContinued {});
+                }
                 run.recall().await;
                 let result = match run.resumed_step(&paused, decisions) {
                     Ok(step) => run.drive(Some(step)).await,

@@ -317,17 +317,38 @@ impl MemoryManager {
     /// or would delete every memory, [`Error::Store`] when the store fails
     /// (the memories are unchanged then).
     pub async fn optimize(&self, user_id: &str) -> Result<OptimizeOutcome> {
+        let (outcome, asked) = self.plan_optimize(user_id).await?;
+        if asked {
+            self.store.replace_user_memories(user_id, &outcome.memories).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// What [`optimize`](Self::optimize) would leave, without writing it: a
+    /// dry run. The returned memories have new ids; nothing in the store changes.
+    ///
+    /// # Errors
+    ///
+    /// As for [`optimize`](Self::optimize), but never a write failure.
+    pub async fn optimize_dry_run(&self, user_id: &str) -> Result<OptimizeOutcome> {
+        Ok(self.plan_optimize(user_id).await?.0)
+    }
+
+    /// The optimized memories, and whether the model was asked (the store
+    /// needs writing).
+    async fn plan_optimize(&self, user_id: &str) -> Result<(OptimizeOutcome, bool)> {
         let before = self.store.list_memories(&MemoryQuery::user(user_id)).await?.items;
         let tokens_before = before.iter().map(|memory| estimate_tokens(&memory.memory)).sum();
         if before.len() < 2 {
-            return Ok(OptimizeOutcome {
+            let outcome = OptimizeOutcome {
                 memories_before: before.len(),
                 memories_after: before.len(),
                 tokens_before,
                 tokens_after: tokens_before,
                 memories: before,
                 ..OptimizeOutcome::default()
-            });
+            };
+            return Ok((outcome, false));
         }
         let mut prompt = String::from("The memories, newest first:\n");
         for memory in &before {
@@ -348,10 +369,9 @@ impl MemoryManager {
                 partial: Box::default(),
             });
         }
-        self.store.replace_user_memories(user_id, &after).await?;
         let tokens_after: usize = after.iter().map(|memory| estimate_tokens(&memory.memory)).sum();
         let tokens_saved = tokens_before.saturating_sub(tokens_after);
-        Ok(OptimizeOutcome {
+        let outcome = OptimizeOutcome {
             memories_before: before.len(),
             memories_after: after.len(),
             tokens_before,
@@ -363,7 +383,8 @@ impl MemoryManager {
                 tokens_saved as f64 * 100.0 / tokens_before as f64
             },
             memories: after,
-        })
+        };
+        Ok((outcome, true))
     }
 }
 

@@ -90,7 +90,7 @@ pub struct MemoryQuery {
     pub agent_id: Option<String>,
     /// Only memories recorded by this team.
     pub team_id: Option<String>,
-    /// Only memories with at least one of these topics.
+    /// Only memories with every one of these topics (as AgentOS filters).
     #[serde(default)]
     pub topics: Vec<String>,
     /// Only memories whose text contains this (case-insensitive for ASCII).
@@ -120,7 +120,7 @@ impl MemoryQuery {
         same(&self.user_id, &memory.user_id)
             && same(&self.agent_id, &memory.agent_id)
             && same(&self.team_id, &memory.team_id)
-            && (self.topics.is_empty() || memory.topics.iter().any(|topic| self.topics.contains(topic)))
+            && self.topics.iter().all(|topic| memory.topics.contains(topic))
             && self
                 .search_content
                 .as_ref()

@@ -168,6 +168,10 @@ impl SessionStore for InMemoryStore {
         };
         stored.state.clone_from(&session.state);
         stored.summary.clone_from(&session.summary);
+        stored.metrics.clone_from(&session.metrics);
+        if stored.session_name.is_none() {
+            stored.session_name.clone_from(&session.session_name);
+        }
         stored.updated_at = session.updated_at;
         if stored.user_id.is_none() {
             stored.user_id.clone_from(&session.user_id);
@@ -272,6 +276,18 @@ impl SessionStore for InMemoryStore {
                 return Err(StoreError::NotFound { what: "run", id: run_id.to_owned() });
             }
         }
+    }
+
+    async fn daily_metrics(
+        &self,
+        range: super::metrics::DayRange,
+    ) -> Result<Vec<super::metrics::DayMetrics>, StoreError> {
+        let data = self.data();
+        let pairs = data.runs.iter().flat_map(|(session_id, runs)| {
+            let session = data.sessions.get(session_id);
+            runs.iter().filter_map(move |run| session.map(|session| (session, run)))
+        });
+        Ok(super::metrics::aggregate(pairs, range))
     }
 
     async fn fail_abandoned_runs(&self) -> Result<u64, StoreError> {

@@ -137,9 +137,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Saves a run and what it owns of its session, in one transaction.
     ///
     /// Of the session only the run's part is written: `state`, `summary`,
-    /// `updated_at`, and `user_id` / `component_id` where the stored session
-    /// has none. The name, type and metadata stay as stored, so a rename made
-    /// during the run survives. The run is inserted or replaced.
+    /// `metrics` (the run's caller holds the session's lease, so it adds the
+    /// run's tokens to what it loaded), `updated_at`, and `user_id` /
+    /// `component_id` / `session_name` where the stored session has none.
+    /// The type and metadata stay as stored, and so does a name given during
+    /// the run. The run is inserted or replaced.
     ///
     /// # Errors
     ///
@@ -249,4 +251,31 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// [`StoreError::Invalid`] saying what cannot be stored and why.
     fn check_storable_json(&self, what: &str, value: &Value) -> Result<(), StoreError>;
+
+    /// Daily usage metrics over the stored runs in `range`, oldest day first
+    /// (see [`metrics::aggregate`](super::metrics::aggregate) for what counts).
+    /// Stores compute them from their rows; the default refuses.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] when the store does not compute metrics; a
+    /// backend error.
+    async fn daily_metrics(
+        &self,
+        range: super::metrics::DayRange,
+    ) -> Result<Vec<super::metrics::DayMetrics>, StoreError> {
+        let _ = range;
+        Err(StoreError::Invalid("this store does not compute usage metrics".into()))
+    }
+
+    /// Applies the schema migrations the store lacks; returns how many (0
+    /// for stores without a schema).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::SchemaTooNew`] when a newer build migrated the store; a
+    /// backend error.
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }

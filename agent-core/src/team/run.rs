@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::leader::TeamRun;
 use super::{Team, TeamMode};
 use crate::error::{Error, Result};
+use crate::event::{EventScope, RunEvent, RunEventKind};
 use crate::hitl::{Decision, LoopCounters, PausedRun, PendingKind, PendingToolCall, ToolDecision};
 use crate::limits::Budget;
 use crate::message::{ContentBlock, Usage};
@@ -250,6 +251,24 @@ impl<D: Send + Sync + 'static> Team<D> {
         events: Option<crate::event::EventSink>,
         slot: Option<&mut SessionSlot>,
     ) -> Result<RunOutput<Value>> {
+        let mut options = options;
+        // The team's continue comes first on its stream, before its members'.
+        if let Some(sink) = &events {
+            let session_id = options.session_id.clone().or_else(|| paused.session_id.clone());
+            let _ = sink.send(RunEvent {
+                kind: RunEventKind::RunContinued {},
+                scope: EventScope::Team,
+                run_id: Arc::from(paused.run_id.as_str()),
+                session_id: session_id.map(|id| Arc::from(id.as_str())),
+                agent_id: None,
+                team_id: Some(Arc::from(self.id())),
+                workflow_id: None,
+                step_name: None,
+                parent_run_id: options.parent_run_id.as_deref().map(Arc::from),
+                created_at: unix_now(),
+            });
+            options.announced = true;
+        }
         let mut leader_decisions = Vec::new();
         let mut still_pending = Vec::new();
         for pending in &paused.pending {

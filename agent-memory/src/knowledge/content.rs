@@ -5,6 +5,9 @@ use agent_core::SortOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::chunker::Chunking;
+use super::reader::ReaderKind;
+
 /// Where a content item is in its ingestion.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +125,10 @@ pub struct ContentInput {
     pub metadata: Map<String, Value>,
     /// Media type, when known (an upload's `Content-Type`); guessed from the name otherwise.
     pub content_type: Option<String>,
+    /// The reader to parse it with, whatever its name and media type say.
+    pub reader: Option<ReaderKind>,
+    /// How to chunk this item, instead of the knowledge base's chunking.
+    pub chunking: Option<Chunking>,
 }
 
 impl ContentInput {
@@ -146,7 +153,15 @@ impl ContentInput {
     }
 
     fn new(body: ContentBody) -> Self {
-        Self { body, name: None, description: String::new(), metadata: Map::new(), content_type: None }
+        Self {
+            body,
+            name: None,
+            description: String::new(),
+            metadata: Map::new(),
+            content_type: None,
+            reader: None,
+            chunking: None,
+        }
     }
 
     /// Sets the name.
@@ -181,6 +196,20 @@ impl ContentInput {
     #[must_use]
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Reads the content with this reader (an upload's `reader_id`).
+    #[must_use]
+    pub fn reader(mut self, reader: ReaderKind) -> Self {
+        self.reader = Some(reader);
+        self
+    }
+
+    /// Chunks the content this way (an upload's `chunker`, `chunk_size`, `chunk_overlap`).
+    #[must_use]
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.chunking = Some(chunking);
         self
     }
 }
@@ -272,37 +301,5 @@ pub(crate) mod rfc3339 {
         }
     }
 
-    /// Formats unix seconds (days-from-civil, after Howard Hinnant).
-    pub(crate) fn format(seconds: i64) -> String {
-        let (days, time) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", time / 3600, time % 3600 / 60, time % 60)
-    }
-
-    /// Parses `YYYY-MM-DDTHH:MM:SS` with an optional fraction and `Z` (offsets are not supported).
-    pub(crate) fn parse(text: &str) -> Option<i64> {
-        let text = text.strip_suffix('Z').unwrap_or(text);
-        let text = text.split('.').next()?;
-        let (date, time) = text.split_once('T')?;
-        let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
-        let (year, month, day) = (date_parts.next()?.ok()?, date_parts.next()?.ok()?, date_parts.next()?.ok()?);
-        let mut time_parts = time.splitn(3, ':').map(str::parse::<i64>);
-        let (hour, minute, second) = (time_parts.next()?.ok()?, time_parts.next()?.ok()?, time_parts.next()?.ok()?);
-        let year = if month <= 2 { year - 1 } else { year };
-        let era = year.div_euclid(400);
-        let yoe = year - era * 400;
-        let mp = if month > 2 { month - 3 } else { month + 9 };
-        let doy = (153 * mp + 2) / 5 + day - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
-        Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-    }
+    pub(crate) use agent_core::support::rfc3339::{format, parse};
 }

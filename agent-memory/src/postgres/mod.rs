@@ -165,7 +165,7 @@ impl SqlStore<Postgres> {
             .await
             .map_err(backend)?;
         let cancel = Arc::new(cancel::CancelHub::new(pool.clone()));
-        let store = Self { pool, schema: options.schema, cancel };
+        let store = Self { pool, schema: options.schema, cancel, keep_alive: None };
         if options.migrate {
             store.migrate().await?;
         } else {

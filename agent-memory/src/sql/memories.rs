@@ -72,13 +72,8 @@ where
         if let Some(team_id) = &query.team_id {
             builder.push(" AND team_id = ").push_bind(team_id.clone());
         }
-        if !query.topics.is_empty() {
-            builder.push(DB::TOPICS_ANY_OPEN);
-            let mut topics = builder.separated(", ");
-            for topic in &query.topics {
-                topics.push_bind(topic.clone());
-            }
-            builder.push(DB::TOPICS_ANY_CLOSE);
+        for topic in &query.topics {
+            builder.push(DB::TOPIC_HAS_OPEN).push_bind(topic.clone()).push(DB::TOPIC_HAS_CLOSE);
         }
         if let Some(needle) = &query.search_content {
             builder.push(" AND lower(memory) LIKE lower(").push_bind(codec::like_pattern(needle)).push(") ESCAPE '\\'");

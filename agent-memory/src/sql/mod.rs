@@ -7,6 +7,7 @@
 
 mod cancel;
 mod memories;
+mod metrics;
 pub(crate) mod migrate;
 mod runs;
 mod sessions;
@@ -33,11 +34,12 @@ pub trait Dialect: Database + sealed::Sealed {
     const BEGIN_WRITE: &'static str;
     /// Appended to a text sort key so text sorts by code point, as Rust strings do.
     const BYTE_ORDER: &'static str;
-    /// Opens the "topics has any of" filter of a memory query; the topics
-    /// follow as binds separated by `, `, then [`TOPICS_ANY_CLOSE`](Self::TOPICS_ANY_CLOSE).
-    const TOPICS_ANY_OPEN: &'static str;
-    /// Closes [`TOPICS_ANY_OPEN`](Self::TOPICS_ANY_OPEN).
-    const TOPICS_ANY_CLOSE: &'static str;
+    /// Opens the "topics has this one" filter of a memory query (one per
+    /// topic, AND-ed: a memory must have them all, as AgentOS filters); the
+    /// topic follows as a bind, then [`TOPIC_HAS_CLOSE`](Self::TOPIC_HAS_CLOSE).
+    const TOPIC_HAS_OPEN: &'static str;
+    /// Closes [`TOPIC_HAS_OPEN`](Self::TOPIC_HAS_OPEN).
+    const TOPIC_HAS_CLOSE: &'static str;
     /// The distinct topics of the memories, sorted; `$1` is the user or `NULL`.
     const MEMORY_TOPICS: &'static str;
     /// The database's clock in unix milliseconds, the clock leases expire by.
@@ -47,9 +49,24 @@ pub trait Dialect: Database + sealed::Sealed {
     /// Whether text and JSON strings holding NUL characters are refused.
     const REFUSES_NUL: bool;
 
+    /// The daily run aggregates (columns `day`, `agent_runs`, `agent_sessions`,
+    /// `team_runs`, `team_sessions`, `workflow_runs`, `workflow_sessions`,
+    /// `users`, and the token sums), oldest day first; `$1` / `$2` bound the
+    /// days (unix seconds of midnight, or `NULL`).
+    const DAY_METRICS: &'static str;
+    /// The runs per day and model (`day`, `model`, `provider`, `runs`), bounded as [`DAY_METRICS`](Self::DAY_METRICS).
+    const MODEL_METRICS: &'static str;
+
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Migrates a store of this backend to the newest schema.
+    fn migrate_store(store: &SqlStore<Self>) -> futures::future::BoxFuture<'_, Result<usize, StoreError>>;
 }
+
+/// The token sums of the daily aggregates, by column name.
+pub(crate) const TOKEN_COLUMNS: [&str; 5] =
+    ["input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens"];
 
 mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the backends of this crate.
@@ -70,11 +87,20 @@ pub struct SqlStore<DB: Dialect> {
     /// The Postgres schema the tables are in, when one was chosen.
     pub(crate) schema: Option<String>,
     pub(crate) cancel: Arc<dyn CancelSignal>,
+    /// A connection held open for the store's life, never used: it keeps a
+    /// shared in-memory SQLite database alive while the pool replaces
+    /// connections (one dropped mid-query is closed, not reused).
+    pub(crate) keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl<DB: Dialect> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), schema: self.schema.clone(), cancel: Arc::clone(&self.cancel) }
+        Self {
+            pool: self.pool.clone(),
+            schema: self.schema.clone(),
+            cancel: Arc::clone(&self.cancel),
+            keep_alive: self.keep_alive.clone(),
+        }
     }
 }
 

@@ -12,36 +12,38 @@ use super::{Dialect, SqlStore, check_json, check_text};
 use crate::codec::{self, JsonColumn, RunJson, SessionJson, backend, limit_offset};
 
 pub(super) const SESSION_COLUMNS: &str = "session_id, session_type, component_id, user_id, session_name, \
-     session_state, summary, metrics, created_at, updated_at";
+     session_state, summary, metrics, metadata, created_at, updated_at";
 
 pub(super) const RUN_COLUMNS: &str = "session_id, run_id, parent_run_id, component_id, user_id, status, input, \
-     output, messages, events, metrics, paused, error, created_at, updated_at";
+     output, messages, events, metrics, paused, error, model, model_provider, metadata, created_at, updated_at";
 
 const UPSERT_SESSION: &str = "INSERT INTO agent_sessions (session_id, session_type, component_id, user_id, \
-     session_name, session_state, summary, metrics, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     session_name, session_state, summary, metrics, metadata, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      ON CONFLICT (session_id) DO UPDATE SET session_type = excluded.session_type, \
      component_id = excluded.component_id, user_id = excluded.user_id, session_name = excluded.session_name, \
      session_state = excluded.session_state, summary = excluded.summary, metrics = excluded.metrics, \
-     created_at = excluded.created_at, updated_at = excluded.updated_at";
+     metadata = excluded.metadata, created_at = excluded.created_at, updated_at = excluded.updated_at";
 
 const INSERT_SESSION_IF_MISSING: &str = "INSERT INTO agent_sessions (session_id, session_type, component_id, \
-     user_id, session_name, session_state, summary, metrics, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (session_id) DO NOTHING";
+     user_id, session_name, session_state, summary, metrics, metadata, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (session_id) DO NOTHING";
 
 /// What a run owns of its session; `user_id` and `component_id` only fill gaps.
 const UPDATE_SESSION_FOR_RUN: &str = "UPDATE agent_sessions SET session_state = $2, summary = $3, \
-     updated_at = $4, user_id = COALESCE(user_id, $5), component_id = COALESCE(component_id, $6) \
-     WHERE session_id = $1";
+     updated_at = $4, user_id = COALESCE(user_id, $5), component_id = COALESCE(component_id, $6), \
+     metrics = $7, session_name = COALESCE(session_name, $8) WHERE session_id = $1";
 
 /// Inserts or replaces a run; a new record clears an old cancel request.
 const UPSERT_RUN: &str = "INSERT INTO agent_runs (session_id, run_id, parent_run_id, component_id, user_id, \
-     status, input, output, messages, events, metrics, paused, error, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     status, input, output, messages, events, metrics, paused, error, model, model_provider, metadata, \
+     created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      ON CONFLICT (session_id, run_id) DO UPDATE SET parent_run_id = excluded.parent_run_id, \
      component_id = excluded.component_id, user_id = excluded.user_id, status = excluded.status, \
      input = excluded.input, output = excluded.output, messages = excluded.messages, events = excluded.events, \
-     metrics = excluded.metrics, paused = excluded.paused, error = excluded.error, \
+     metrics = excluded.metrics, paused = excluded.paused, error = excluded.error, model = excluded.model, \
+     model_provider = excluded.model_provider, metadata = excluded.metadata, \
      created_at = excluded.created_at, updated_at = excluded.updated_at";
 
 const DELETE_SESSION: &str = "DELETE FROM agent_sessions WHERE session_id = $1";
@@ -71,6 +73,7 @@ where
             .bind(json.state)
             .bind(json.summary)
             .bind(json.metrics)
+            .bind(json.metadata)
             .bind(session.created_at)
             .bind(session.updated_at)
             .execute(conn)
@@ -96,6 +99,9 @@ where
             .bind(json.metrics)
             .bind(json.paused.as_deref())
             .bind(run.error.as_deref())
+            .bind(run.model.as_deref())
+            .bind(run.model_provider.as_deref())
+            .bind(json.metadata)
             .bind(run.created_at)
             .bind(run.updated_at)
             .execute(conn)
@@ -124,6 +130,8 @@ where
             ("the run input", Some(run.input.as_str())),
             ("the run output", run.output.as_deref()),
             ("the run error", run.error.as_deref()),
+            ("the run model", run.model.as_deref()),
+            ("the run model provider", run.model_provider.as_deref()),
         ];
         for (what, text) in texts {
             check_text::<DB>(what, text.unwrap_or_default())?;
@@ -134,6 +142,8 @@ where
             summary.topics.iter().try_for_each(|topic| check_text::<DB>("the session summary", topic))?;
         }
         check_json::<DB>("the session metrics", &session.metrics)?;
+        check_json::<DB>("the session metadata", &Value::Object(session.metadata.clone()))?;
+        check_json::<DB>("the run metadata", &Value::Object(run.metadata.clone()))?;
         run.events.iter().try_for_each(|event| check_json::<DB>("the run events", event))?;
         check_json::<DB>("the run metrics", &run.metrics)
     }
@@ -173,6 +183,17 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
+    async fn daily_metrics(
+        &self,
+        range: agent_core::metrics::DayRange,
+    ) -> Result<Vec<agent_core::metrics::DayMetrics>, StoreError> {
+        self.daily_metrics_of(range).await
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        DB::migrate_store(self).await
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE session_id = $1");
         let row =
@@ -244,6 +265,8 @@ where
             .bind(session.updated_at)
             .bind(session.user_id.as_deref())
             .bind(session.component_id.as_deref())
+            .bind(json.metrics)
+            .bind(session.session_name.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

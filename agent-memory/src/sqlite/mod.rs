@@ -51,9 +51,13 @@ impl SqliteOptions {
         Self::from_connect(SqliteConnectOptions::new().filename(path).create_if_missing(true), false)
     }
 
-    /// A private in-memory database, gone when the store is dropped.
+    /// A private in-memory database, gone when the store (and its clones)
+    /// is dropped. It is a named shared-cache database that the store keeps
+    /// open with a connection of its own, so the pool can replace a
+    /// connection without losing the data.
     pub fn memory() -> Self {
-        Self::from_connect(SqliteConnectOptions::new().in_memory(true), true)
+        let name = format!("file:agent-memory-{}?mode=memory&cache=shared", uuid::Uuid::new_v4());
+        Self::from_connect(SqliteConnectOptions::new().filename(name).shared_cache(true), true)
     }
 
     /// A database named by a URL such as `sqlite://agent.db` or `sqlite::memory:`.
@@ -167,14 +171,19 @@ impl SqlStore<Sqlite> {
     /// As for [`SqliteStore::open`].
     pub async fn open_with(options: SqliteOptions) -> Result<Self, StoreError> {
         let mut pool = SqlitePoolOptions::new();
+        let mut keep_alive: Option<Arc<dyn std::any::Any + Send + Sync>> = None;
         pool = if options.in_memory {
-            // Every connection to `:memory:` is its own database: keep exactly one, forever.
+            // One connection at a time (shared-cache tables lock as a whole),
+            // and a connection of the store's own that keeps the database alive.
+            let keeper = sqlx::ConnectOptions::connect(&options.connect).await.map_err(backend)?;
+            keep_alive = Some(Arc::new(std::sync::Mutex::new(keeper)));
             pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             pool.max_connections(options.max_connections)
         };
         let pool = pool.connect_with(options.connect).await.map_err(backend)?;
-        let store = Self { pool, schema: None, cancel: Arc::new(Polling { interval: SQLITE_CANCEL_POLL }) };
+        let cancel = Arc::new(Polling { interval: SQLITE_CANCEL_POLL });
+        let store = Self { pool, schema: None, cancel, keep_alive };
         if options.migrate {
             store.migrate().await?;
         } else {
@@ -200,5 +209,24 @@ impl SqlStore<Sqlite> {
     /// A backend error.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         migrate::version(&self.pool, &schema::SCHEMA).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agent_core::{Session, SessionStore, SessionType};
+
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn an_in_memory_store_keeps_its_data_when_the_pool_replaces_its_connection() {
+        let store = SqliteStore::open_in_memory().await.expect("opens");
+        store.upsert_session(&Session::new("s1", SessionType::Agent)).await.expect("writes");
+        // What happens to a connection whose query future was dropped mid-flight.
+        let connection = store.pool.acquire().await.expect("a connection");
+        connection.close().await.expect("closes");
+        assert!(store.session("s1").await.expect("the tables are still there").is_some());
+        let other = SqliteStore::open_in_memory().await.expect("opens");
+        assert!(other.session("s1").await.expect("reads").is_none(), "each in-memory store is private");
     }
 }

@@ -13,9 +13,9 @@ impl Dialect for Sqlite {
     const BYTE_ORDER: &'static str = "";
     // The topics of a row as a JSON array, `[]` when the column is not one
     // (a corrupt row must not break topic queries over the others).
-    const TOPICS_ANY_OPEN: &'static str = " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(topics) \
-         AND json_type(topics) = 'array' THEN topics ELSE '[]' END) WHERE json_each.value IN (";
-    const TOPICS_ANY_CLOSE: &'static str = "))";
+    const TOPIC_HAS_OPEN: &'static str = " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(topics) \
+         AND json_type(topics) = 'array' THEN topics ELSE '[]' END) WHERE json_each.value = ";
+    const TOPIC_HAS_CLOSE: &'static str = ")";
     const MEMORY_TOPICS: &'static str = "SELECT DISTINCT CAST(json_each.value AS TEXT) AS topic \
          FROM agent_memories, json_each(CASE WHEN json_valid(topics) AND json_type(topics) = 'array' \
          THEN topics ELSE '[]' END) WHERE ($1 IS NULL OR user_id = $1) AND json_each.type = 'text' ORDER BY topic";
@@ -23,8 +23,36 @@ impl Dialect for Sqlite {
     const NOTIFY_CANCEL: Option<&'static str> = None;
     const REFUSES_NUL: bool = false;
 
+    const DAY_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, \
+         SUM(CASE WHEN s.session_type = 'agent' THEN 1 ELSE 0 END) AS agent_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'agent' THEN r.session_id END) AS agent_sessions, \
+         SUM(CASE WHEN s.session_type = 'team' THEN 1 ELSE 0 END) AS team_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'team' THEN r.session_id END) AS team_sessions, \
+         SUM(CASE WHEN s.session_type = 'workflow' THEN 1 ELSE 0 END) AS workflow_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'workflow' THEN r.session_id END) AS workflow_sessions, \
+         COUNT(DISTINCT r.user_id) AS users, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.input_tokens') AS INTEGER), 0) ELSE 0 END) AS input_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.output_tokens') AS INTEGER), 0) ELSE 0 END) AS output_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.total_tokens') AS INTEGER), 0) ELSE 0 END) AS total_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.cache_read_tokens') AS INTEGER), 0) ELSE 0 END) AS cache_read_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.cache_write_tokens') AS INTEGER), 0) ELSE 0 END) AS cache_write_tokens \
+         FROM agent_runs r JOIN agent_sessions s ON s.session_id = r.session_id \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400 ORDER BY day";
+    const MODEL_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, r.model AS model, \
+         COALESCE(r.model_provider, '') AS provider, COUNT(*) AS runs FROM agent_runs r \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.model IS NOT NULL \
+         AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400, r.model, COALESCE(r.model_provider, '')";
+
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    fn migrate_store(
+        store: &crate::sql::SqlStore<Self>,
+    ) -> futures::future::BoxFuture<'_, Result<usize, agent_core::StoreError>> {
+        Box::pin(store.migrate())
     }
 }
 
@@ -114,6 +142,16 @@ const MIGRATIONS: &[Migration] = &[
                 holder     TEXT NOT NULL,
                 expires_at INTEGER NOT NULL
             )",
+        ],
+    },
+    Migration {
+        version: 3,
+        description: "session metadata; the model, provider and metadata of each run",
+        statements: &[
+            "ALTER TABLE agent_sessions ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE agent_runs ADD COLUMN model TEXT",
+            "ALTER TABLE agent_runs ADD COLUMN model_provider TEXT",
+            "ALTER TABLE agent_runs ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
         ],
     },
 ];

@@ -84,9 +84,19 @@ pub async fn list_memories_filters(stores: &Stores) {
     assert_eq!(list(MemoryQuery { team_id: Some("team-t".into()), ..q() }).await.0, ["m5"]);
     assert_eq!(list(MemoryQuery { topics: vec!["preferences".into()], ..q() }).await.0, ["m6", "m4", "m1"]);
     assert_eq!(
-        list(MemoryQuery { topics: vec!["work".into(), "music".into()], ..q() }).await.0,
-        ["m2", "m5"],
-        "any of the topics"
+        list(MemoryQuery { topics: vec!["work".into(), "music".into()], ..q() }).await,
+        (vec![], 0),
+        "every one of the topics, as AgentOS filters"
+    );
+    assert_eq!(
+        list(MemoryQuery { topics: vec!["music".into(), "hobbies".into()], ..q() }).await.0,
+        ["m5"],
+        "a memory with all the topics"
+    );
+    assert_eq!(
+        list(MemoryQuery { topics: vec!["preferences".into(), "drinks".into(), "drinks".into()], ..q() }).await.0,
+        ["m1"],
+        "a topic given twice counts once"
     );
     assert_eq!(list(MemoryQuery { topics: vec!["preferences".into()], ..MemoryQuery::user("ana") }).await.0, ["m1"]);
     assert_eq!(list(MemoryQuery { topics: vec!["unknown".into()], ..q() }).await, (vec![], 0));

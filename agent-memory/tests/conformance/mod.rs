@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub mod memories;
+pub mod metrics;
 pub mod runs;
 pub mod sessions;
 pub mod sql;
@@ -78,8 +79,10 @@ macro_rules! all_backend_tests {
             sessions::runs_keep_first_save_order,
             sessions::paused_run_roundtrip,
             sessions::concurrent_runs_keep_every_message,
+            metrics::daily_metrics_count_runs_sessions_users_tokens_and_models,
             runs::start_run_creates_only_missing_sessions,
             runs::save_run_writes_only_what_the_run_owns,
+            runs::save_run_names_an_unnamed_session,
             runs::save_run_never_recreates_a_deleted_session,
             runs::leases_have_one_holder_at_a_time,
             runs::hundred_runs_under_the_lease_count_to_100,

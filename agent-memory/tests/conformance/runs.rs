@@ -64,7 +64,7 @@ pub async fn save_run_writes_only_what_the_run_owns(stores: &Stores) {
     let mut renamed = store.session("s-owned").await.unwrap().unwrap();
     renamed.session_name = Some("renamed during the run".into());
     renamed.user_id = Some("ana".into());
-    renamed.metrics = json!({"kept": true});
+    renamed.metadata.insert("kept".into(), json!(true));
     store.upsert_session(&renamed).await.unwrap();
 
     // The run ends with the session as it loaded it, plus its own changes.
@@ -72,6 +72,7 @@ pub async fn save_run_writes_only_what_the_run_owns(stores: &Stores) {
     loaded.summary = Some(agent_core::SessionSummary { summary: "one run".into(), topics: vec![], updated_at: 9 });
     loaded.user_id = Some("bob".into());
     loaded.component_id = Some("agent-x".into());
+    loaded.metrics = json!({"input_tokens": 82, "runs": 1});
     loaded.updated_at += 5;
     store.save_run(&loaded, &full_run("s-owned", "r-1")).await.unwrap();
 
@@ -79,9 +80,23 @@ pub async fn save_run_writes_only_what_the_run_owns(stores: &Stores) {
     assert_eq!(stored.session_name.as_deref(), Some("renamed during the run"), "a rename survives");
     assert_eq!(stored.user_id.as_deref(), Some("ana"), "an owner already set is kept");
     assert_eq!(stored.component_id.as_deref(), Some("agent-x"), "an unset component is filled");
-    assert_eq!(stored.metrics, json!({"kept": true}));
+    assert_eq!(stored.metadata.get("kept"), Some(&json!(true)), "metadata set during the run is kept");
+    assert_eq!(stored.metrics, json!({"input_tokens": 82, "runs": 1}), "the run's caller sums the metrics");
     assert_eq!((stored.state, stored.summary, stored.updated_at), (loaded.state, loaded.summary, loaded.updated_at));
     assert_eq!(store.run("s-owned", "r-1").await.unwrap(), Some(full_run("s-owned", "r-1")));
+}
+
+pub async fn save_run_names_an_unnamed_session(stores: &Stores) {
+    let store = &*stores.sessions;
+    let mut session = Session::new("s-unnamed", SessionType::Agent);
+    store.start_run(&session, &running("s-unnamed", "r-1")).await.unwrap();
+    session.session_name = Some("Weather in Paris?".into());
+    store.save_run(&session, &full_run("s-unnamed", "r-1")).await.unwrap();
+    let stored = store.session("s-unnamed").await.unwrap().unwrap();
+    assert_eq!(stored.session_name.as_deref(), Some("Weather in Paris?"));
+    let run = store.run("s-unnamed", "r-1").await.unwrap().unwrap();
+    assert_eq!((run.model.as_deref(), run.model_provider.as_deref()), (Some("claude-opus-4-8"), Some("anthropic")));
+    assert_eq!(run.metadata.get("source"), Some(&json!("web")));
 }
 
 pub async fn save_run_never_recreates_a_deleted_session(stores: &Stores) {

@@ -28,6 +28,7 @@ pub fn full_session(session_id: &str) -> Session {
             updated_at: 1_700_000_100,
         }),
         metrics: json!({"input_tokens": 134, "output_tokens": 26, "total_tokens": 160}),
+        metadata: serde_json::Map::from_iter([("tier".to_owned(), json!("gold")), ("ids".to_owned(), json!([1, 2]))]),
         created_at: 1_700_000_000,
         updated_at: 1_700_000_200,
     }
@@ -79,6 +80,9 @@ pub fn full_run(session_id: &str, run_id: &str) -> RunRecord {
         metrics: json!({"duration": 1.5, "input_tokens": 82}),
         paused: None,
         error: None,
+        model: Some("claude-opus-4-8".into()),
+        model_provider: Some("anthropic".into()),
+        metadata: serde_json::Map::from_iter([("source".to_owned(), json!("web"))]),
         created_at: 1_700_000_300,
         updated_at: 1_700_000_301,
     }

@@ -1,0 +1,525 @@
+//! Session routes: create, list, read, rename, update and delete sessions, and read their runs, as the AgentOS client expects them.
+
+use std::sync::Arc;
+
+use agent_core::{
+    RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore, SessionSummary, SessionType, SortOrder,
+};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::page::{Answer, answer, limit_and_page, paged};
+use crate::error::ApiError;
+use crate::form::Fields;
+use crate::json::JsonBody;
+use crate::os::Shared;
+use crate::wire;
+
+fn iso(seconds: i64) -> String {
+    agent_core::support::rfc3339::format(seconds)
+}
+
+const TYPES: &[&str] = &["agent", "team", "workflow"];
+
+/// The store sessions are read from: the one `db_id` names, else the server's.
+pub(crate) fn store_of(shared: &Shared, query: &Fields) -> Result<Arc<dyn SessionStore>, ApiError> {
+    let stores = shared.stores();
+    if let Some(db_id) = query.text("db_id") {
+        return stores
+            .iter()
+            .find(|store| shared.db_id_of(Some(store)).as_deref() == Some(db_id))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("Database with id '{db_id}' not found")));
+    }
+    stores.into_iter().next().ok_or_else(|| {
+        ApiError::unavailable("No database is configured on this AgentOS: give it a store with `.store(..)`")
+    })
+}
+
+fn session_type(query: &Fields) -> Result<Option<SessionType>, ApiError> {
+    Ok(query.choice("type", TYPES)?.and_then(SessionType::parse))
+}
+
+fn not_found(session_id: &str) -> ApiError {
+    ApiError::not_found(format!("Session with id '{session_id}' not found"))
+}
+
+/// Loads a session, as the query scopes it: a `type` or `user_id` it does
+/// not have reads as not found.
+async fn load(store: &dyn SessionStore, session_id: &str, query: &Fields) -> Result<Session, ApiError> {
+    let kind = session_type(query)?;
+    let session = store.session(session_id).await.map_err(|err| ApiError::internal(&err))?;
+    let session = session.ok_or_else(|| not_found(session_id))?;
+    if kind.is_some_and(|kind| kind != session.session_type)
+        || query.text("user_id").is_some_and(|user| session.user_id.as_deref() != Some(user))
+    {
+        return Err(not_found(session_id));
+    }
+    Ok(session)
+}
+
+fn component_key(kind: SessionType) -> &'static str {
+    match kind {
+        SessionType::Agent => "agent_id",
+        SessionType::Team => "team_id",
+        SessionType::Workflow => "workflow_id",
+    }
+}
+
+fn summary_json(summary: Option<&SessionSummary>) -> Value {
+    summary.map_or(
+        Value::Null,
+        |summary| json!({"summary": summary.summary, "topics": summary.topics, "updated_at": iso(summary.updated_at)}),
+    )
+}
+
+fn total_tokens(session: &Session) -> u64 {
+    session.metrics.get("total_tokens").and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A session's name: the stored one, else its first message (as agno derives it), else `""`.
+fn name_of(session: &Session, runs: &[RunRecord]) -> String {
+    session
+        .session_name
+        .clone()
+        .or_else(|| runs.first().map(|run| run.input.lines().next().unwrap_or_default().to_owned()))
+        .unwrap_or_default()
+}
+
+/// The detail schema of a session (`AgentSessionDetailSchema`, ...).
+fn detail(shared: &Shared, session: &Session, runs: &[RunRecord]) -> Value {
+    let chat_history: Vec<Value> = runs
+        .iter()
+        .filter(|run| run.parent_run_id.is_none() && !matches!(run.status, RunStatus::Running | RunStatus::Paused))
+        .flat_map(|run| wire::messages_json(&run.messages, run.created_at))
+        .collect();
+    let key = component_key(session.session_type);
+    let component = session.component_id.clone();
+    let component_name = component.as_deref().and_then(|id| shared.name_of(id));
+    let mut value = json!({
+        "session_id": session.session_id,
+        "session_name": name_of(session, runs),
+        "user_id": session.user_id,
+        key: component,
+        "session_summary": summary_json(session.summary.as_ref()),
+        "session_state": session.state,
+        "metrics": if session.metrics.is_object() { session.metrics.clone() } else { json!({}) },
+        "total_tokens": total_tokens(session),
+        "metadata": session.metadata,
+        "chat_history": chat_history,
+        "created_at": iso(session.created_at),
+        "updated_at": iso(session.updated_at),
+    });
+    let data = json!({"id": session.component_id, "name": component_name});
+    match session.session_type {
+        SessionType::Agent => {
+            value["agent_session_id"] = json!(session.session_id);
+            value["agent_data"] = data;
+        }
+        SessionType::Team => value["team_data"] = data,
+        SessionType::Workflow => {
+            value["workflow_name"] = json!(component_name);
+            value["workflow_data"] = data;
+            value["session_data"] = json!({"session_state": session.state});
+        }
+    }
+    value
+}
+
+/// A list item, in the storage layout `SessionSchema.from_dict` reads.
+fn list_item(session: &Session) -> Value {
+    let metrics = if session.metrics.is_object() { session.metrics.clone() } else { json!({}) };
+    json!({
+        "session_id": session.session_id,
+        "session_name": session.session_name.clone().unwrap_or_default(),
+        "session_type": session.session_type.as_str(),
+        "user_id": session.user_id,
+        component_key(session.session_type): session.component_id,
+        "session_state": session.state,
+        "session_data": {"session_state": session.state, "session_metrics": metrics, "session_name": session.session_name},
+        "summary": summary_json(session.summary.as_ref()),
+        "session_summary": summary_json(session.summary.as_ref()),
+        "metrics": metrics,
+        "total_tokens": total_tokens(session),
+        "metadata": session.metadata,
+        "created_at": iso(session.created_at),
+        "updated_at": iso(session.updated_at),
+    })
+}
+
+/// A stored run as `RunSchema` / `TeamRunSchema` / `WorkflowRunSchema`.
+fn run_json(session: &Session, run: &RunRecord) -> Value {
+    let kind = if run.parent_run_id.is_some() { SessionType::Agent } else { session.session_type };
+    let tools = tools_of(run);
+    let mut value = json!({
+        "run_id": run.run_id,
+        "parent_run_id": run.parent_run_id,
+        component_key(kind): run.component_id,
+        "user_id": run.user_id,
+        "status": wire::status_name(run.status),
+        "run_input": run.input,
+        "content": run.output,
+        "run_response_format": "text",
+        "model": run.model,
+        "model_provider": run.model_provider,
+        "metrics": if run.metrics.is_object() { run.metrics.clone() } else { json!({}) },
+        "metadata": run.metadata,
+        "messages": wire::messages_json(&run.messages, run.created_at),
+        "tools": tools,
+        "events": run.events,
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+    });
+    if let Some(error) = &run.error {
+        value["error"] = json!(error);
+    }
+    if kind == SessionType::Workflow {
+        value["content_type"] = json!("str");
+        value["step_results"] = run.metrics.get("step_outputs").cloned().unwrap_or_else(|| json!([]));
+    }
+    value
+}
+
+/// The tool executions of a stored run, from its messages: each call with its result.
+fn tools_of(run: &RunRecord) -> Vec<Value> {
+    use agent_core::ContentBlock;
+    let mut tools: Vec<Value> = Vec::new();
+    for message in &run.messages {
+        for block in &message.content {
+            match block {
+                ContentBlock::ToolUse { id, name, input } => tools.push(json!({
+                    "tool_call_id": id, "tool_name": name, "tool_args": input,
+                    "tool_call_error": null, "result": null, "created_at": run.created_at,
+                })),
+                ContentBlock::ToolResult { tool_call_id, content, is_error } => {
+                    if let Some(tool) = tools.iter_mut().find(|tool| tool["tool_call_id"] == tool_call_id.as_str()) {
+                        tool["result"] = json!(content.to_text());
+                        tool["tool_call_error"] = json!(is_error);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    tools
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateSession {
+    session_id: Option<String>,
+    session_name: Option<String>,
+    session_state: Option<Map<String, Value>>,
+    metadata: Option<Map<String, Value>>,
+    user_id: Option<String>,
+    agent_id: Option<String>,
+    team_id: Option<String>,
+    workflow_id: Option<String>,
+}
+
+pub(super) async fn create(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    body: Result<JsonBody<CreateSession>, ApiError>,
+) -> Response {
+    answer(create_session(shared, query, body).await)
+}
+
+async fn create_session(
+    shared: Arc<Shared>,
+    query: Option<String>,
+    body: Result<JsonBody<CreateSession>, ApiError>,
+) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let kind = session_type(&query)?.unwrap_or(SessionType::Agent);
+    let JsonBody(body) = body?;
+    let store = store_of(&shared, &query)?;
+    let session_id = body.session_id.filter(|id| !id.is_empty()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if store.session(&session_id).await.map_err(|err| ApiError::internal(&err))?.is_some() {
+        return Err(ApiError::conflict(format!("Session with id '{session_id}' already exists")));
+    }
+    let component_id = match kind {
+        SessionType::Agent => body.agent_id,
+        SessionType::Team => body.team_id,
+        SessionType::Workflow => body.workflow_id,
+    };
+    if let Some(id) = component_id.as_deref() {
+        shared.component(kind, id)?;
+    }
+    let mut session = Session::new(session_id, kind);
+    session.component_id = component_id;
+    session.user_id = body.user_id;
+    session.session_name = body.session_name.filter(|name| !name.is_empty());
+    session.state = body.session_state.unwrap_or_default();
+    session.metadata = body.metadata.unwrap_or_default();
+    store.upsert_session(&session).await.map_err(ApiError::from_store)?;
+    Ok((StatusCode::CREATED, Json(detail(&shared, &session, &[]))).into_response())
+}
+
+pub(super) async fn list(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    answer(list_sessions(shared, query).await)
+}
+
+async fn list_sessions(shared: Arc<Shared>, query: Option<String>) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let (limit, page) = limit_and_page(&query)?;
+    let sort_by = match query.choice("sort_by", &["created_at", "updated_at", "session_name"])? {
+        Some("updated_at") => SessionSort::UpdatedAt,
+        Some("session_name") => SessionSort::SessionName,
+        _ => SessionSort::CreatedAt,
+    };
+    let sort_order = match query.choice("sort_order", &["asc", "desc"])? {
+        Some("asc") => SortOrder::Asc,
+        _ => SortOrder::Desc,
+    };
+    let store = store_of(&shared, &query)?;
+    let filter = SessionQuery {
+        session_type: session_type(&query)?,
+        component_id: query.text("component_id").map(str::to_owned),
+        user_id: query.text("user_id").map(str::to_owned),
+        session_name: query.text("session_name").map(str::to_owned),
+        limit: Some(limit),
+        page: Some(page),
+        sort_by,
+        sort_order,
+    };
+    let found = store.list_sessions(&filter).await.map_err(ApiError::from_store)?;
+    let items = found.items.iter().map(list_item).collect();
+    Ok(Json(paged(items, page, limit, found.total)).into_response())
+}
+
+pub(super) async fn one(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(read_session(shared, session_id, query).await)
+}
+
+async fn read_session(shared: Arc<Shared>, session_id: String, query: Option<String>) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let store = store_of(&shared, &query)?;
+    let session = load(&*store, &session_id, &query).await?;
+    let runs = store.runs(&session_id, None).await.map_err(|err| ApiError::internal(&err))?;
+    Ok(Json(detail(&shared, &session, &runs)).into_response())
+}
+
+/// The runs of a session the query selects: `created_after` / `created_before` (unix seconds) and `status` (any of, case-insensitive).
+fn selected<'a>(runs: &'a [RunRecord], query: &Fields) -> Result<Vec<&'a RunRecord>, ApiError> {
+    let after = query.int("created_after", i64::MIN, i64::MIN)?;
+    let before = query.int("created_before", i64::MIN, i64::MAX)?;
+    let statuses: Vec<String> =
+        query.all("status").iter().filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase()).collect();
+    Ok(runs
+        .iter()
+        .filter(|run| run.created_at >= after && run.created_at <= before)
+        .filter(|run| statuses.is_empty() || statuses.iter().any(|status| status == run.status.as_str()))
+        .collect())
+}
+
+pub(super) async fn runs(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(session_runs(shared, session_id, query, false).await)
+}
+
+pub(super) async fn previews(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(session_runs(shared, session_id, query, true).await)
+}
+
+async fn session_runs(shared: Arc<Shared>, session_id: String, query: Option<String>, preview: bool) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let store = store_of(&shared, &query)?;
+    let session = load(&*store, &session_id, &query).await?;
+    let runs = store.runs(&session_id, None).await.map_err(|err| ApiError::internal(&err))?;
+    let chosen = selected(&runs, &query)?;
+    let items: Vec<Value> = if preview {
+        chosen.iter().map(|run| preview_json(&session, run)).collect()
+    } else {
+        chosen.iter().map(|run| run_json(&session, run)).collect()
+    };
+    Ok(Json(Value::Array(items)).into_response())
+}
+
+fn preview_json(session: &Session, run: &RunRecord) -> Value {
+    let kind = if run.parent_run_id.is_some() { SessionType::Agent } else { session.session_type };
+    let preview: Option<String> = run.output.as_ref().map(|output| output.chars().take(200).collect());
+    json!({
+        "run_id": run.run_id,
+        "parent_run_id": run.parent_run_id,
+        component_key(kind): run.component_id,
+        "user_id": run.user_id,
+        "status": wire::status_name(run.status),
+        "run_input": run.input,
+        "content_preview": preview,
+        "created_at": run.created_at,
+    })
+}
+
+pub(super) async fn run(
+    State(shared): State<Arc<Shared>>,
+    Path((session_id, run_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(session_run(shared, session_id, run_id, query).await)
+}
+
+async fn session_run(shared: Arc<Shared>, session_id: String, run_id: String, query: Option<String>) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let store = store_of(&shared, &query)?;
+    let session = load(&*store, &session_id, &query).await?;
+    let run = store.run(&session_id, &run_id).await.map_err(|err| ApiError::internal(&err))?;
+    let run =
+        run.ok_or_else(|| ApiError::not_found(format!("Run with id '{run_id}' not found in session '{session_id}'")))?;
+    Ok(Json(run_json(&session, &run)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Rename {
+    session_name: String,
+}
+
+pub(super) async fn rename(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Result<JsonBody<Rename>, ApiError>,
+) -> Response {
+    let changes =
+        body.map(|JsonBody(body)| JsonBody(Update { session_name: Some(body.session_name), ..Update::default() }));
+    answer(update_session(shared, session_id, query, changes).await)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Update {
+    session_name: Option<String>,
+    session_state: Option<Map<String, Value>>,
+    metadata: Option<Map<String, Value>>,
+    summary: Option<SummaryUpdate>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SummaryUpdate {
+    summary: String,
+    #[serde(default)]
+    topics: Vec<String>,
+}
+
+pub(super) async fn update(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Result<JsonBody<Update>, ApiError>,
+) -> Response {
+    answer(update_session(shared, session_id, query, body).await)
+}
+
+async fn update_session(
+    shared: Arc<Shared>,
+    session_id: String,
+    query: Option<String>,
+    body: Result<JsonBody<Update>, ApiError>,
+) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let JsonBody(changes) = body?;
+    let store = store_of(&shared, &query)?;
+    let mut session = load(&*store, &session_id, &query).await?;
+    if let Some(name) = changes.session_name {
+        session.session_name = Some(name);
+    }
+    if let Some(state) = changes.session_state {
+        session.state = state;
+    }
+    if let Some(metadata) = changes.metadata {
+        session.metadata = metadata;
+    }
+    if let Some(summary) = changes.summary {
+        let now = agent_core::support::unix_now();
+        session.summary = Some(SessionSummary { summary: summary.summary, topics: summary.topics, updated_at: now });
+    }
+    session.updated_at = agent_core::support::unix_now();
+    store.upsert_session(&session).await.map_err(ApiError::from_store)?;
+    let runs = store.runs(&session_id, None).await.map_err(|err| ApiError::internal(&err))?;
+    Ok(Json(detail(&shared, &session, &runs)).into_response())
+}
+
+pub(super) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    answer(delete_session(shared, session_id, query).await)
+}
+
+async fn delete_session(shared: Arc<Shared>, session_id: String, query: Option<String>) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let store = store_of(&shared, &query)?;
+    load(&*store, &session_id, &query).await?;
+    store.delete_session(&session_id).await.map_err(|err| ApiError::internal(&err))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct DeleteMany {
+    session_ids: Vec<String>,
+    #[serde(default)]
+    session_types: Vec<String>,
+}
+
+pub(super) async fn delete_many(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    body: Result<JsonBody<DeleteMany>, ApiError>,
+) -> Response {
+    answer(delete_sessions(shared, query, body).await)
+}
+
+async fn delete_sessions(
+    shared: Arc<Shared>,
+    query: Option<String>,
+    body: Result<JsonBody<DeleteMany>, ApiError>,
+) -> Answer {
+    let query = Fields::from_query(query.as_deref())?;
+    let JsonBody(body) = body?;
+    if body.session_ids.is_empty() {
+        return Err(ApiError::validation(
+            &["body", "session_ids"],
+            "too_short",
+            "List should have at least 1 item",
+            json!([]),
+        ));
+    }
+    let mut types = Vec::new();
+    for name in &body.session_types {
+        let kind = SessionType::parse(name).ok_or_else(|| {
+            ApiError::validation(
+                &["body", "session_types"],
+                "enum",
+                "Input should be 'agent', 'team' or 'workflow'",
+                json!(name),
+            )
+        })?;
+        types.push(kind);
+    }
+    let store = store_of(&shared, &query)?;
+    let user = query.text("user_id");
+    for session_id in &body.session_ids {
+        let Some(session) = store.session(session_id).await.map_err(|err| ApiError::internal(&err))? else { continue };
+        let type_ok = types.is_empty() || types.contains(&session.session_type);
+        let user_ok = user.is_none_or(|user| session.user_id.as_deref() == Some(user));
+        if type_ok && user_ok {
+            store.delete_session(session_id).await.map_err(|err| ApiError::internal(&err))?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
