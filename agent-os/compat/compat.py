@@ -27,6 +27,7 @@ from agno.run.base import RunStatus
 from checks import CheckFailed, check, contains, describe, equal, fresh, status
 from knowledge import KNOWLEDGE_METHODS, Knowledge
 from memories import MEMORY_METHODS, Memories
+from metrics import METRICS_METHODS, Metrics
 from sessions import SESSION_METHODS, Sessions
 
 WEATHER_PARIS = "It is sunny and 21C in Paris."
@@ -534,6 +535,7 @@ async def main(base_url, keep_going):
         (Memories(compat.client, compat.headers), MEMORY_METHODS),
         (Sessions(compat.client, compat.headers), SESSION_METHODS),
         (Knowledge(compat.client, compat.headers), KNOWLEDGE_METHODS),
+        (Metrics(compat.client, compat.headers), METRICS_METHODS),
     ]
     methods = [(method, getattr(section, method)) for section, names in sections for method in names]
     failed = []
