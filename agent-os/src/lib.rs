@@ -9,8 +9,10 @@
 //! Runs: `POST /agents|teams|workflows/{id}/runs` (URL-encoded or multipart forms; `stream=true`
 //! answers with SSE), `.../runs/{run_id}/continue` (decisions on paused tool calls, on any process
 //! sharing the database), `.../runs/{run_id}/cancel`. Discovery: `/`, `/health`, `/config`,
-//! `/models`, `/agents`, `/teams`, `/workflows` and one of each. `/openapi.json` documents every
-//! route. The wire contract is Agno's: errors as `{"detail": ...}`, upper-case run statuses,
+//! `/models`, `/agents`, `/teams`, `/workflows` and one of each. Evals: `POST /eval-runs` runs a
+//! reliability, accuracy, agent-as-judge or performance eval on a served component and stores it
+//! ([`AgentOsBuilder::eval_store`]); `GET`, `PATCH` and `DELETE` read, rename and delete eval runs.
+//! `/openapi.json` documents every route. The wire contract is Agno's: errors as `{"detail": ...}`, upper-case run statuses,
 //! events named as Agno names them.
 
 mod auth;
@@ -18,6 +20,7 @@ mod component;
 mod decisions;
 mod deps;
 mod error;
+mod evaluate;
 mod form;
 mod json;
 mod media;

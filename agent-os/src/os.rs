@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
 use axum::Router;
@@ -62,6 +63,7 @@ pub(crate) struct Shared {
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) memory_store: Option<Arc<dyn MemoryStore>>,
     pub(crate) memory_model: Option<Arc<dyn Model>>,
+    pub(crate) eval_store: Option<Arc<dyn EvalStore>>,
     pub(crate) models: Option<ModelResolver>,
     pub(crate) db_id: String,
     pub(crate) security_key: Option<String>,
@@ -223,6 +225,7 @@ pub struct AgentOsBuilder<D> {
     store: Option<Arc<dyn SessionStore>>,
     memory_store: Option<Arc<dyn MemoryStore>>,
     memory_model: Option<Arc<dyn Model>>,
+    eval_store: Option<Arc<dyn EvalStore>>,
     models: Option<ModelResolver>,
     db_id: String,
     security_key: Option<String>,
@@ -257,6 +260,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: None,
             memory_store: None,
             memory_model: None,
+            eval_store: None,
             models: None,
             db_id: "agent-os-db".into(),
             security_key: None,
@@ -339,6 +343,13 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
         self
     }
 
+    /// The store the eval routes keep eval runs in (`/eval-runs`); evals run
+    /// by `POST /eval-runs` are stored there.
+    pub fn eval_store(mut self, store: Arc<dyn EvalStore>) -> Self {
+        self.eval_store = Some(store);
+        self
+    }
+
     /// How a request's `provider:model-id` (such as
     /// `anthropic:claude-sonnet-4-5`) becomes a model; without it, requests
     /// naming a model are refused with a 400.
@@ -417,6 +428,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: self.store,
             memory_store: self.memory_store,
             memory_model: self.memory_model,
+            eval_store: self.eval_store,
             models: self.models,
             db_id: self.db_id,
             security_key: self.security_key,

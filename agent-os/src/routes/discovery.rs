@@ -64,7 +64,7 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
             .collect();
         json!({"display_name": display, "dbs": dbs})
     };
-    Json(json!({
+    let mut config = json!({
         "os_id": shared.id,
         "name": shared.name,
         "description": shared.description,
@@ -76,7 +76,11 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "available_models": available_models(&shared),
         "session": domain("Sessions", &["sessions", "runs"]),
         "memory": domain("Memory", &["memories"]),
-    }))
+    });
+    if shared.eval_store.is_some() {
+        config["evals"] = domain("Evals", &["eval_runs"]);
+    }
+    Json(config)
 }
 
 pub(super) async fn list(State(shared): State<Arc<Shared>>, kind: SessionType) -> Json<Value> {
