@@ -48,6 +48,8 @@ pub use output::{RunMetrics, RunOutput, ToolMetrics};
 pub use persist::{DEFAULT_SESSION_WAIT, IntoStore};
 pub use request::{ContinueFrom, RunInput, RunRequest};
 pub use runnable::{RunContent, Runnable};
+/// Daily usage metrics computed from stored runs.
+pub use session::metrics;
 pub use session::{
     ABANDONED_RUN_ERROR, InMemoryStore, Page, RunRecord, RunStatus, Session, SessionQuery, SessionSort, SessionStore,
     SessionSummary, SessionType, SortOrder, StoreError,

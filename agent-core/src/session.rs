@@ -2,6 +2,7 @@
 
 pub(crate) mod close;
 mod in_memory;
+pub mod metrics;
 mod store;
 
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
+use agent_memory::KnowledgeBase;
 use axum::Router;
 use serde::Serialize;
 use serde_json::Value;
@@ -71,8 +72,12 @@ pub(crate) struct Shared {
     pub(crate) body_limit: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) runs: Arc<Runs>,
+    /// The knowledge bases the `/knowledge` routes serve, by name; the first is the default.
+    pub(crate) knowledge: Vec<KnowledgeBase>,
     /// When the server was built, unix microseconds.
     pub(crate) instantiated_at: i64,
+    /// The last metrics refresh.
+    pub(crate) metrics_refresh: crate::routes::RefreshState,
 }
 
 impl Shared {
@@ -232,6 +237,7 @@ pub struct AgentOsBuilder<D> {
     cors_origins: Option<Vec<String>>,
     body_limit: usize,
     shutdown_grace: Duration,
+    knowledge: Vec<KnowledgeBase>,
 }
 
 type Pending<D> = Box<dyn FnOnce(&Deps<D>) -> Result<Arc<dyn Component>> + Send>;
@@ -267,6 +273,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             cors_origins: None,
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            knowledge: Vec::new(),
         }
     }
 
@@ -392,6 +399,15 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
         self
     }
 
+    /// Serves a knowledge base on the `/knowledge` routes, addressed by its
+    /// name (`knowledge_id`, and `db_id` too); several may be added, the
+    /// first is the one requests that name none use. Uploads larger than
+    /// the knowledge base's `max_bytes` (or the body limit) get a 413.
+    pub fn knowledge(mut self, knowledge: KnowledgeBase) -> Self {
+        self.knowledge.push(knowledge);
+        self
+    }
+
     /// How long runs in flight get to finish at shutdown (default [`DEFAULT_SHUTDOWN_GRACE`]).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
@@ -402,8 +418,17 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when a component has no id or two of one kind share one.
+    /// [`Error::Config`] when a component has no id, two of one kind share
+    /// one, or two knowledge bases share a name.
     pub fn build(self) -> Result<AgentOs> {
+        for (index, knowledge) in self.knowledge.iter().enumerate() {
+            if self.knowledge[..index].iter().any(|known| known.name() == knowledge.name()) {
+                return Err(Error::Config(format!(
+                    "two knowledge bases are named `{}`; names must be unique",
+                    knowledge.name()
+                )));
+            }
+        }
         let mut components: Vec<Arc<dyn Component>> = Vec::new();
         for pending in self.components {
             let component = pending(&self.deps)?;
@@ -436,7 +461,9 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             body_limit: self.body_limit,
             shutdown_grace: self.shutdown_grace,
             runs: Arc::default(),
+            knowledge: self.knowledge,
             instantiated_at: micros,
+            metrics_refresh: crate::routes::RefreshState::default(),
         };
         Ok(AgentOs { shared: Arc::new(shared) })
     }

@@ -278,6 +278,18 @@ impl SessionStore for InMemoryStore {
         }
     }
 
+    async fn daily_metrics(
+        &self,
+        range: super::metrics::DayRange,
+    ) -> Result<Vec<super::metrics::DayMetrics>, StoreError> {
+        let data = self.data();
+        let pairs = data.runs.iter().flat_map(|(session_id, runs)| {
+            let session = data.sessions.get(session_id);
+            runs.iter().filter_map(move |run| session.map(|session| (session, run)))
+        });
+        Ok(super::metrics::aggregate(pairs, range))
+    }
+
     async fn fail_abandoned_runs(&self) -> Result<u64, StoreError> {
         let now = Instant::now();
         let mut data = self.data();

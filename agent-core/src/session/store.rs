@@ -249,4 +249,31 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// [`StoreError::Invalid`] saying what cannot be stored and why.
     fn check_storable_json(&self, what: &str, value: &Value) -> Result<(), StoreError>;
+
+    /// Daily usage metrics over the stored runs in `range`, oldest day first
+    /// (see [`metrics::aggregate`](super::metrics::aggregate) for what counts).
+    /// Stores compute them from their rows; the default refuses.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] when the store does not compute metrics; a
+    /// backend error.
+    async fn daily_metrics(
+        &self,
+        range: super::metrics::DayRange,
+    ) -> Result<Vec<super::metrics::DayMetrics>, StoreError> {
+        let _ = range;
+        Err(StoreError::Invalid("this store does not compute usage metrics".into()))
+    }
+
+    /// Applies the schema migrations the store lacks; returns how many (0
+    /// for stores without a schema).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::SchemaTooNew`] when a newer build migrated the store; a
+    /// backend error.
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }

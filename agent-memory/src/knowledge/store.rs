@@ -130,6 +130,11 @@ pub trait KnowledgeStore: Send + Sync + 'static {
     ///
     /// A store error.
     async fn stale_processing(&self, updated_before: i64) -> Result<Vec<Content>, KnowledgeError>;
+
+    /// The name of the table content items are kept in (shown in the AgentOS config).
+    fn content_table(&self) -> &str {
+        "knowledge_content"
+    }
 }
 
 /// A chunk's searchable metadata: the content item's, overridden by the chunk's own.

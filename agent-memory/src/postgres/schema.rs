@@ -27,8 +27,36 @@ impl Dialect for Postgres {
     // TEXT cannot hold NUL, JSONB cannot hold `\u0000`.
     const REFUSES_NUL: bool = true;
 
+    const DAY_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, \
+         SUM(CASE WHEN s.session_type = 'agent' THEN 1 ELSE 0 END)::bigint AS agent_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'agent' THEN r.session_id END) AS agent_sessions, \
+         SUM(CASE WHEN s.session_type = 'team' THEN 1 ELSE 0 END)::bigint AS team_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'team' THEN r.session_id END) AS team_sessions, \
+         SUM(CASE WHEN s.session_type = 'workflow' THEN 1 ELSE 0 END)::bigint AS workflow_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'workflow' THEN r.session_id END) AS workflow_sessions, \
+         COUNT(DISTINCT r.user_id) AS users, \
+         SUM(CASE WHEN jsonb_typeof(r.metrics -> 'input_tokens') = 'number' THEN (r.metrics ->> 'input_tokens')::numeric ELSE 0 END)::bigint AS input_tokens, \
+         SUM(CASE WHEN jsonb_typeof(r.metrics -> 'output_tokens') = 'number' THEN (r.metrics ->> 'output_tokens')::numeric ELSE 0 END)::bigint AS output_tokens, \
+         SUM(CASE WHEN jsonb_typeof(r.metrics -> 'total_tokens') = 'number' THEN (r.metrics ->> 'total_tokens')::numeric ELSE 0 END)::bigint AS total_tokens, \
+         SUM(CASE WHEN jsonb_typeof(r.metrics -> 'cache_read_tokens') = 'number' THEN (r.metrics ->> 'cache_read_tokens')::numeric ELSE 0 END)::bigint AS cache_read_tokens, \
+         SUM(CASE WHEN jsonb_typeof(r.metrics -> 'cache_write_tokens') = 'number' THEN (r.metrics ->> 'cache_write_tokens')::numeric ELSE 0 END)::bigint AS cache_write_tokens \
+         FROM agent_runs r JOIN agent_sessions s ON s.session_id = r.session_id \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400 ORDER BY day";
+    const MODEL_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, r.model AS model, \
+         COALESCE(r.model_provider, '') AS provider, COUNT(*) AS runs FROM agent_runs r \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.model IS NOT NULL \
+         AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400, r.model, COALESCE(r.model_provider, '')";
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    fn migrate_store(
+        store: &crate::sql::SqlStore<Self>,
+    ) -> futures::future::BoxFuture<'_, Result<usize, agent_core::StoreError>> {
+        Box::pin(store.migrate())
     }
 }
 

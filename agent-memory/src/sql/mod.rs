@@ -8,6 +8,7 @@
 mod cancel;
 mod evals;
 mod memories;
+mod metrics;
 pub(crate) mod migrate;
 mod runs;
 mod sessions;
@@ -45,9 +46,24 @@ pub trait Dialect: Database + sealed::Sealed {
     /// Whether text and JSON strings holding NUL characters are refused.
     const REFUSES_NUL: bool;
 
+    /// The daily run aggregates (columns `day`, `agent_runs`, `agent_sessions`,
+    /// `team_runs`, `team_sessions`, `workflow_runs`, `workflow_sessions`,
+    /// `users`, and the token sums), oldest day first; `$1` / `$2` bound the
+    /// days (unix seconds of midnight, or `NULL`).
+    const DAY_METRICS: &'static str;
+    /// The runs per day and model (`day`, `model`, `provider`, `runs`), bounded as [`DAY_METRICS`](Self::DAY_METRICS).
+    const MODEL_METRICS: &'static str;
+
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Migrates a store of this backend to the newest schema.
+    fn migrate_store(store: &SqlStore<Self>) -> futures::future::BoxFuture<'_, Result<usize, StoreError>>;
 }
+
+/// The token sums of the daily aggregates, by column name.
+pub(crate) const TOKEN_COLUMNS: [&str; 5] =
+    ["input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens"];
 
 mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the backends of this crate.

@@ -183,6 +183,17 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
+    async fn daily_metrics(
+        &self,
+        range: agent_core::metrics::DayRange,
+    ) -> Result<Vec<agent_core::metrics::DayMetrics>, StoreError> {
+        self.daily_metrics_of(range).await
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        DB::migrate_store(self).await
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE session_id = $1");
         let row =

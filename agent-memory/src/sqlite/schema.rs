@@ -23,8 +23,36 @@ impl Dialect for Sqlite {
     const NOTIFY_CANCEL: Option<&'static str> = None;
     const REFUSES_NUL: bool = false;
 
+    const DAY_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, \
+         SUM(CASE WHEN s.session_type = 'agent' THEN 1 ELSE 0 END) AS agent_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'agent' THEN r.session_id END) AS agent_sessions, \
+         SUM(CASE WHEN s.session_type = 'team' THEN 1 ELSE 0 END) AS team_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'team' THEN r.session_id END) AS team_sessions, \
+         SUM(CASE WHEN s.session_type = 'workflow' THEN 1 ELSE 0 END) AS workflow_runs, \
+         COUNT(DISTINCT CASE WHEN s.session_type = 'workflow' THEN r.session_id END) AS workflow_sessions, \
+         COUNT(DISTINCT r.user_id) AS users, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.input_tokens') AS INTEGER), 0) ELSE 0 END) AS input_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.output_tokens') AS INTEGER), 0) ELSE 0 END) AS output_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.total_tokens') AS INTEGER), 0) ELSE 0 END) AS total_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.cache_read_tokens') AS INTEGER), 0) ELSE 0 END) AS cache_read_tokens, \
+         SUM(CASE WHEN json_valid(r.metrics) THEN COALESCE(CAST(json_extract(r.metrics, '$.cache_write_tokens') AS INTEGER), 0) ELSE 0 END) AS cache_write_tokens \
+         FROM agent_runs r JOIN agent_sessions s ON s.session_id = r.session_id \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400 ORDER BY day";
+    const MODEL_METRICS: &'static str = "SELECT (r.created_at / 86400) * 86400 AS day, r.model AS model, \
+         COALESCE(r.model_provider, '') AS provider, COUNT(*) AS runs FROM agent_runs r \
+         WHERE r.parent_run_id IS NULL AND r.status <> 'running' AND r.model IS NOT NULL \
+         AND r.created_at >= $1 AND r.created_at < $2 \
+         GROUP BY (r.created_at / 86400) * 86400, r.model, COALESCE(r.model_provider, '')";
+
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    fn migrate_store(
+        store: &crate::sql::SqlStore<Self>,
+    ) -> futures::future::BoxFuture<'_, Result<usize, agent_core::StoreError>> {
+        Box::pin(store.migrate())
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod cancel;
 pub mod evals;
 pub mod memories;
+pub mod metrics;
 pub mod runs;
 pub mod sessions;
 pub mod sql;
@@ -81,6 +82,7 @@ macro_rules! all_backend_tests {
             sessions::runs_keep_first_save_order,
             sessions::paused_run_roundtrip,
             sessions::concurrent_runs_keep_every_message,
+            metrics::daily_metrics_count_runs_sessions_users_tokens_and_models,
             runs::start_run_creates_only_missing_sessions,
             runs::save_run_writes_only_what_the_run_owns,
             runs::save_run_names_an_unnamed_session,

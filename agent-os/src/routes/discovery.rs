@@ -64,7 +64,7 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
             .collect();
         json!({"display_name": display, "dbs": dbs})
     };
-    let mut config = json!({
+    let mut value = json!({
         "os_id": shared.id,
         "name": shared.name,
         "description": shared.description,
@@ -78,9 +78,12 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "memory": domain("Memory", &["memories"]),
     });
     if shared.eval_store.is_some() {
-        config["evals"] = domain("Evals", &["eval_runs"]);
+        value["evals"] = domain("Evals", &["eval_runs"]);
     }
-    Json(config)
+    if let Some(knowledge) = super::knowledge::config_section(&shared) {
+        value["knowledge"] = knowledge;
+    }
+    Json(value)
 }
 
 pub(super) async fn list(State(shared): State<Arc<Shared>>, kind: SessionType) -> Json<Value> {

@@ -1,8 +1,11 @@
 //! The route table: every route once, with the summary the OpenAPI document shows, and the router built from it with its layers.
 
+mod a2a;
 mod discovery;
 mod evals;
+mod knowledge;
 mod memories;
+mod metrics;
 mod page;
 mod runs;
 mod sessions;
@@ -19,6 +22,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+pub(crate) use metrics::RefreshState;
+
 use crate::error::ApiError;
 use crate::os::Shared;
 
@@ -33,6 +38,8 @@ pub(crate) enum Body {
     ContinueForm,
     /// A JSON object.
     Json,
+    /// A form (URL-encoded or multipart) of these fields: name, type, description.
+    Form { fields: &'static [(&'static str, &'static str, &'static str)], required: &'static [&'static str] },
 }
 
 /// One route: its method, path, documentation and handler.
@@ -130,6 +137,9 @@ pub(crate) fn table() -> Vec<Route> {
     routes.extend(session_routes());
     routes.extend(memory_routes());
     routes.extend(eval_routes());
+    routes.extend(metrics_routes());
+    routes.extend(a2a_routes());
+    routes.extend(knowledge::routes());
     routes
 }
 
@@ -198,6 +208,99 @@ fn session_routes() -> Vec<Route> {
             "One run of a session",
             get(sessions::run),
         ),
+    ]
+}
+
+fn a2a_routes() -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (kind, card, send, stream) in [
+        (
+            SessionType::Agent,
+            "/a2a/agents/{id}/.well-known/agent-card.json",
+            "/a2a/agents/{id}/v1/message:send",
+            "/a2a/agents/{id}/v1/message:stream",
+        ),
+        (
+            SessionType::Team,
+            "/a2a/teams/{id}/.well-known/agent-card.json",
+            "/a2a/teams/{id}/v1/message:send",
+            "/a2a/teams/{id}/v1/message:stream",
+        ),
+        (
+            SessionType::Workflow,
+            "/a2a/workflows/{id}/.well-known/agent-card.json",
+            "/a2a/workflows/{id}/v1/message:send",
+            "/a2a/workflows/{id}/v1/message:stream",
+        ),
+    ] {
+        routes.push(route(
+            Method::GET,
+            card,
+            "A2A",
+            "The A2A agent card",
+            get(move |state, path, headers| a2a::card(state, path, headers, kind)),
+        ));
+        for (path, summary) in [
+            (send, "A2A JSON-RPC: message/send (also message/stream, tasks/get, tasks/cancel)"),
+            (stream, "A2A JSON-RPC: message/stream as SSE (also the other methods)"),
+        ] {
+            let mut rpc = route(
+                Method::POST,
+                path,
+                "A2A",
+                summary,
+                post(move |state, path, body| a2a::rpc(state, path, body, kind)),
+            );
+            rpc.body = Body::Json;
+            rpc.streams = true;
+            routes.push(rpc);
+        }
+    }
+    for path in ["/a2a/message/send", "/a2a/message/stream"] {
+        let mut rpc = route(
+            Method::POST,
+            path,
+            "A2A",
+            "A2A JSON-RPC for the agent named in message.metadata.agentId",
+            post(a2a::rpc_any),
+        );
+        rpc.body = Body::Json;
+        rpc.streams = true;
+        routes.push(rpc);
+    }
+    routes
+}
+
+fn metrics_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/metrics",
+            "Metrics",
+            "Daily usage aggregates (starting_date, ending_date)",
+            get(metrics::metrics),
+        ),
+        route(
+            Method::POST,
+            "/metrics/refresh",
+            "Metrics",
+            "Recompute the aggregates (background=true: 202 at once)",
+            post(metrics::refresh),
+        ),
+        route(
+            Method::GET,
+            "/metrics/refresh/status",
+            "Metrics",
+            "The last refresh's status",
+            get(metrics::refresh_status),
+        ),
+        with_json(route(
+            Method::POST,
+            "/databases/{db_id}/migrate",
+            "Database",
+            "Migrate a database to the newest schema ('all': every one)",
+            post(metrics::migrate),
+        )),
     ]
 }
 
