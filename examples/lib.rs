@@ -4,6 +4,11 @@ pub mod demo;
 
 use std::sync::Arc;
 
+/// The README's Rust blocks, compiled (and the offline ones run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;
+
 use agent_core::Model;
 
 /// Claude when `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`) is set,

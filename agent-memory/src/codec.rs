@@ -305,6 +305,7 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 }
 
 /// Checks a Postgres schema name before it is put into SQL text.
+#[cfg(feature = "postgres")]
 pub(crate) fn check_identifier(name: &str) -> Result<&str, StoreError> {
     let valid = !name.is_empty()
         && name.len() <= 63

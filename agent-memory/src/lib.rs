@@ -15,6 +15,21 @@
 //! Both are [`SqlStore`]: the store is written once over sqlx, and a small
 //! [`Dialect`] holds the SQL each backend writes differently.
 //!
+//! # Features
+//!
+//! Only what a build asks for is compiled:
+//!
+//! | feature | what it brings |
+//! |---|---|
+//! | `sqlite` (default) | [`SqliteStore`], [`SqliteKnowledge`]; SQLite is compiled in |
+//! | `postgres` | [`PostgresStore`], [`PostgresKnowledge`], TLS through rustls (`ring`, Mozilla roots) |
+//! | `pdf` | the PDF reader of knowledge bases ([`ReaderKind::Pdf`](knowledge::ReaderKind::Pdf), `pdf-extract`) |
+//! | `html` | the HTML reader of knowledge bases ([`ReaderKind::Html`](knowledge::ReaderKind::Html), `html2text`) |
+//!
+//! At least one of `sqlite` and `postgres` is needed. Without `pdf` or
+//! `html`, such content fails to read with an error naming the feature.
+//! Links to the items of a feature this build lacks are dead in its docs.
+//!
 //! # Runs across processes
 //!
 //! Processes sharing a database coordinate through it: a session lease
@@ -58,15 +73,29 @@
 //! # }).unwrap();
 //! ```
 
+// Items of a feature left out are named in the docs all the same.
+#![cfg_attr(not(all(feature = "sqlite", feature = "postgres")), allow(rustdoc::broken_intra_doc_links))]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("agent-memory needs a backend: enable its `sqlite` feature (the default) or `postgres`, or both");
+
 mod codec;
 pub mod knowledge;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use knowledge::{HttpEmbedder, KnowledgeBase, PostgresKnowledge, SqliteKnowledge};
+#[cfg(feature = "postgres")]
+pub use knowledge::PostgresKnowledge;
+#[cfg(feature = "sqlite")]
+pub use knowledge::SqliteKnowledge;
+pub use knowledge::{HttpEmbedder, KnowledgeBase};
+#[cfg(feature = "postgres")]
 pub use postgres::{POSTGRES_CANCEL_RECHECK, PostgresOptions, PostgresStore};
 pub use sql::{Dialect, SqlStore};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
 
 /// Re-exported so callers of `pool()` need no direct dependency on a matching `sqlx`.

@@ -20,7 +20,11 @@ use agent_core::StoreError;
 use serde_json::Value;
 use sqlx::{Database, Pool};
 
-pub(crate) use cancel::{CancelSignal, CancelWatch, Polling};
+pub(crate) use cancel::CancelSignal;
+#[cfg(feature = "postgres")]
+pub(crate) use cancel::CancelWatch;
+#[cfg(feature = "sqlite")]
+pub(crate) use cancel::Polling;
 
 /// The SQL one backend writes differently. Implemented for [`sqlx::Sqlite`]
 /// and [`sqlx::Postgres`] only (sealed).
@@ -68,7 +72,9 @@ pub(crate) const TOKEN_COLUMNS: [&str; 5] =
 mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the backends of this crate.
     pub trait Sealed {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for sqlx::Sqlite {}
+    #[cfg(feature = "postgres")]
     impl Sealed for sqlx::Postgres {}
 }
 
