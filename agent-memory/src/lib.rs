@@ -1,10 +1,10 @@
-//! SQLite and Postgres stores for sessions, runs and user memories.
+//! SQLite and Postgres stores for sessions, runs, user memories and eval runs.
 //!
 //! `agent-memory` is the only crate of the framework that knows SQL. Its two
-//! stores implement [`agent_core::SessionStore`] and
-//! [`agent_core::memory::MemoryStore`] with the same behaviour as the
-//! in-memory stores of `agent-core` (one conformance suite checks all of
-//! them):
+//! stores implement [`agent_core::SessionStore`],
+//! [`agent_core::memory::MemoryStore`] and [`agent_core::eval::EvalStore`]
+//! with the same behaviour as the in-memory stores of `agent-core` (one
+//! conformance suite checks all of them):
 //!
 //! - [`SqliteStore`]: an embedded database file, the zero-setup default (WAL
 //!   mode, a busy timeout, foreign keys, a connection pool).
@@ -102,4 +102,4 @@ pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
 pub use sqlx;
 
 /// The newest schema version this build knows (the same number for both backends).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;

@@ -60,7 +60,8 @@ fn open(
         let reopen_guard = guard.clone();
         Ok(Stores {
             sessions: Arc::new(store.clone()),
-            memories: Arc::new(store),
+            memories: Arc::new(store.clone()),
+            evals: Arc::new(store),
             raw: Some(Arc::new(move |sql: String| {
                 let pool = pool.clone();
                 Box::pin(async move {

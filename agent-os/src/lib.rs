@@ -13,9 +13,11 @@
 //! ([`AgentOsBuilder::knowledge`], several by name): `/knowledge/content` (uploads of text, URLs
 //! or files, ingested in the background; list, read, update, delete, status),
 //! `/knowledge/search` (keyword, vector, hybrid), `/knowledge/config`, `/knowledge/remote-content`
-//! and the sources of `/knowledge/{knowledge_id}/sources`. `/openapi.json` documents every
-//! route. The wire contract is Agno's: errors as `{"detail": ...}`, upper-case run statuses,
-//! events named as Agno names them.
+//! and the sources of `/knowledge/{knowledge_id}/sources`. Evals: `POST /eval-runs` runs a
+//! reliability, accuracy, agent-as-judge or performance eval on a served component and stores it
+//! ([`AgentOsBuilder::eval_store`]); `GET`, `PATCH` and `DELETE` read, rename and delete eval runs.
+//! `/openapi.json` documents every route. The wire contract is Agno's: errors as
+//! `{"detail": ...}`, upper-case run statuses, events named as Agno names them.
 
 mod a2a;
 mod auth;
@@ -23,6 +25,7 @@ mod component;
 mod decisions;
 mod deps;
 mod error;
+mod evaluate;
 mod form;
 mod json;
 mod media;

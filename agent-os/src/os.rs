@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
 use agent_memory::KnowledgeBase;
@@ -63,6 +64,7 @@ pub(crate) struct Shared {
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) memory_store: Option<Arc<dyn MemoryStore>>,
     pub(crate) memory_model: Option<Arc<dyn Model>>,
+    pub(crate) eval_store: Option<Arc<dyn EvalStore>>,
     pub(crate) models: Option<ModelResolver>,
     pub(crate) db_id: String,
     pub(crate) security_key: Option<String>,
@@ -228,6 +230,7 @@ pub struct AgentOsBuilder<D> {
     store: Option<Arc<dyn SessionStore>>,
     memory_store: Option<Arc<dyn MemoryStore>>,
     memory_model: Option<Arc<dyn Model>>,
+    eval_store: Option<Arc<dyn EvalStore>>,
     models: Option<ModelResolver>,
     db_id: String,
     security_key: Option<String>,
@@ -263,6 +266,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: None,
             memory_store: None,
             memory_model: None,
+            eval_store: None,
             models: None,
             db_id: "agent-os-db".into(),
             security_key: None,
@@ -343,6 +347,13 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
     /// The model `POST /optimize-memories` uses when the request names none.
     pub fn memory_model(mut self, model: Arc<dyn Model>) -> Self {
         self.memory_model = Some(model);
+        self
+    }
+
+    /// The store the eval routes keep eval runs in (`/eval-runs`); evals run
+    /// by `POST /eval-runs` are stored there.
+    pub fn eval_store(mut self, store: Arc<dyn EvalStore>) -> Self {
+        self.eval_store = Some(store);
         self
     }
 
@@ -442,6 +453,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: self.store,
             memory_store: self.memory_store,
             memory_model: self.memory_model,
+            eval_store: self.eval_store,
             models: self.models,
             db_id: self.db_id,
             security_key: self.security_key,

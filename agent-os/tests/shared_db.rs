@@ -1,4 +1,4 @@
-//! SQL stores behind the server (SQLite file; Postgres when `AGENT_TEST_POSTGRES_URL` is set): a run paused on one server continues on another, and the session and memory routes read and write the database.
+//! SQL stores behind the server (SQLite file; Postgres when `AGENT_TEST_POSTGRES_URL` is set): a run paused on one server continues on another, and the session, memory and eval routes read and write the database.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -138,4 +138,79 @@ async fn postgres_data_routes() {
     };
     let store = Arc::new(agent_memory::PostgresStore::connect(&url).await.unwrap());
     data_routes_on(store.clone(), store).await;
+}
+
+/// The eval routes on a SQL store: an eval run stored, found with the
+/// client's filters, renamed and deleted.
+async fn eval_routes_on(evals: Arc<dyn agent_core::eval::EvalStore>) {
+    let agent_id = format!("weather-{}", uuid::Uuid::new_v4());
+    let weather = Agent::builder(common::brain(Some(("get_weather", json!({"city": "Kyiv"})))))
+        .id(agent_id.clone())
+        .tool(common::weather_tool())
+        .build()
+        .unwrap();
+    let os = AgentOs::builder().agent(weather).eval_store(evals).build().unwrap();
+    let send_json = |method: &str, path: String, body: serde_json::Value| {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        common::send(&os, request)
+    };
+    let body = json!({"agent_id": agent_id, "eval_type": "reliability", "input": "Weather in Kyiv?",
+                      "expected_tool_calls": ["get_weather"], "expected_tool_call_arguments": {"get_weather": {"city": "Kyiv"}}});
+    let run = send_json("POST", "/eval-runs".into(), body).await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
+    let run = run.json();
+    assert_eq!(run["eval_data"]["eval_status"], "PASSED");
+    assert_eq!(run["eval_data"]["passed_argument_checks"][0]["tool_name"], "get_weather");
+    let id = run["id"].as_str().unwrap().to_owned();
+    let listed =
+        common::get(&os, &format!("/eval-runs?agent_id={agent_id}&type=agent&eval_types=reliability%2Caccuracy"))
+            .await
+            .json();
+    assert_eq!(
+        (listed["meta"]["total_count"].as_u64(), listed["data"][0]["id"].as_str()),
+        (Some(1), Some(id.as_str()))
+    );
+    let renamed = send_json("PATCH", format!("/eval-runs/{id}"), json!({"name": "kyiv"})).await.json();
+    assert_eq!(renamed["name"], "kyiv");
+    assert_eq!(common::get(&os, &format!("/eval-runs/{id}")).await.json(), renamed);
+    let deleted = send_json("DELETE", "/eval-runs".into(), json!({"eval_run_ids": [id]})).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(common::get(&os, &format!("/eval-runs/{id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sqlite_eval_routes() {
+    let dir = std::env::temp_dir().join(format!("agent-os-evals-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(agent_memory::SqliteStore::open(dir.join("evals.db")).await.unwrap());
+    eval_routes_on(store).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn postgres_eval_routes() {
+    let Some(url) = std::env::var("AGENT_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
+        assert!(
+            std::env::var("AGENT_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "AGENT_TEST_REQUIRE_POSTGRES=1 but AGENT_TEST_POSTGRES_URL is not set"
+        );
+        eprintln!("skipped: AGENT_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // A schema of its own, dropped after: the shared database's default
+    // schema is left at the version other builds expect.
+    let schema = format!("agent_os_evals_{}", uuid::Uuid::new_v4().simple());
+    let options = agent_memory::PostgresOptions::new(&url).unwrap().schema(&schema).unwrap();
+    let store = Arc::new(agent_memory::PostgresStore::connect_with(options).await.unwrap());
+    eval_routes_on(store.clone()).await;
+    store.close().await;
+    let pool = agent_memory::sqlx::PgPool::connect(&url).await.unwrap();
+    let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    agent_memory::sqlx::query(agent_memory::sqlx::AssertSqlSafe(drop)).execute(&pool).await.unwrap();
+    pool.close().await;
 }

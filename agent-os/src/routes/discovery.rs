@@ -77,6 +77,9 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "session": domain("Sessions", &["sessions", "runs"]),
         "memory": domain("Memory", &["memories"]),
     });
+    if shared.eval_store.is_some() {
+        value["evals"] = domain("Evals", &["eval_runs"]);
+    }
     if let Some(knowledge) = super::knowledge::config_section(&shared) {
         value["knowledge"] = knowledge;
     }

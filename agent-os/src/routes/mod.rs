@@ -2,6 +2,7 @@
 
 mod a2a;
 mod discovery;
+mod evals;
 mod knowledge;
 mod memories;
 mod metrics;
@@ -135,6 +136,7 @@ pub(crate) fn table() -> Vec<Route> {
     }
     routes.extend(session_routes());
     routes.extend(memory_routes());
+    routes.extend(eval_routes());
     routes.extend(metrics_routes());
     routes.extend(a2a_routes());
     routes.extend(knowledge::routes());
@@ -324,6 +326,28 @@ fn memory_routes() -> Vec<Route> {
             "Memory",
             "Merge a user's memories with a model (apply=false: a dry run)",
             post(memories::optimize),
+        )),
+    ]
+}
+
+fn eval_routes() -> Vec<Route> {
+    vec![
+        with_json(route(
+            Method::POST,
+            "/eval-runs",
+            "Evals",
+            "Run an eval (reliability, accuracy, agent_as_judge, performance) on a served agent, team or workflow, and store it",
+            post(evals::run),
+        )),
+        route(Method::GET, "/eval-runs", "Evals", "Eval runs, filtered, sorted and paged", get(evals::list)),
+        with_json(route(Method::DELETE, "/eval-runs", "Evals", "Delete several eval runs", delete(evals::delete_many))),
+        route(Method::GET, "/eval-runs/{eval_run_id}", "Evals", "One eval run", get(evals::one)),
+        with_json(route(
+            Method::PATCH,
+            "/eval-runs/{eval_run_id}",
+            "Evals",
+            "Rename an eval run",
+            patch(evals::update),
         )),
     ]
 }
