@@ -25,6 +25,7 @@ from agno.client import AgentOSClient
 from agno.run.base import RunStatus
 
 from checks import CheckFailed, check, contains, describe, equal, fresh, status
+from evals import EVAL_METHODS, Evals
 from knowledge import KNOWLEDGE_METHODS, Knowledge
 from memories import MEMORY_METHODS, Memories
 from metrics import METRICS_METHODS, Metrics
@@ -536,6 +537,7 @@ async def main(base_url, keep_going):
         (Sessions(compat.client, compat.headers), SESSION_METHODS),
         (Knowledge(compat.client, compat.headers), KNOWLEDGE_METHODS),
         (Metrics(compat.client, compat.headers), METRICS_METHODS),
+        (Evals(compat.client, compat.headers), EVAL_METHODS),
     ]
     methods = [(method, getattr(section, method)) for section, names in sections for method in names]
     failed = []

@@ -99,6 +99,11 @@ pub fn decide(conversation: &Conversation) -> Answer {
     if wants_memories && let LastTurn::Prompt(prompt) = &conversation.last {
         return Answer::Text(optimized_memories(prompt).to_string());
     }
+    if let (Some(schema), LastTurn::Prompt(prompt)) = (&conversation.output_schema, &conversation.last)
+        && let Some(verdict) = judged(schema, prompt)
+    {
+        return Answer::Text(verdict.to_string());
+    }
     match &conversation.last {
         LastTurn::ToolResults(results) => Answer::Text(summarize(results)),
         LastTurn::Prompt(prompt) => match pick_tool(conversation, prompt) {
@@ -111,6 +116,38 @@ pub fn decide(conversation: &Conversation) -> Answer {
             None => Answer::Text(reply_in_text(&conversation.system, prompt)),
         },
     }
+}
+
+/// A judge's verdict, when the request is an eval judge's (its output schema
+/// asks for `accuracy_score`, `score` or `passed`): the agent's answer
+/// (`<agent_output>`) is compared with the expected one
+/// (`<expected_output>`) word by word; criteria judges pass answers that
+/// are not empty.
+fn judged(schema: &Value, prompt: &str) -> Option<Value> {
+    let between = |tag: &str| {
+        let start = prompt.find(&format!("<{tag}>"))? + tag.len() + 2;
+        let end = prompt[start..].find(&format!("</{tag}>"))? + start;
+        Some(prompt[start..end].trim().to_lowercase())
+    };
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|word| word.len() > 2).map(str::to_owned).collect()
+    };
+    let answer = between("agent_output").unwrap_or_default();
+    if schema.pointer("/properties/accuracy_score").is_some() {
+        let expected = words(&between("expected_output").unwrap_or_default());
+        let found = expected.iter().filter(|word| answer.contains(word.as_str())).count();
+        let score = if expected.is_empty() { 5 } else { 1 + (9 * found / expected.len()) };
+        let reason = format!("The answer has {found} of the {} key words of the expected answer.", expected.len());
+        return Some(json!({"accuracy_score": score, "accuracy_reason": reason}));
+    }
+    if schema.pointer("/properties/passed").is_some() {
+        return Some(json!({"passed": !answer.is_empty(), "reason": "The answer addresses the request."}));
+    }
+    if schema.pointer("/properties/score").is_some() {
+        let score = if answer.is_empty() { 2 } else { 8 };
+        return Some(json!({"score": score, "reason": "The answer addresses the request."}));
+    }
+    None
 }
 
 /// The memory optimizer's answer to its prompt, whose lines `- memory

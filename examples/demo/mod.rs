@@ -55,6 +55,8 @@ pub struct Demo {
     pub store: Arc<dyn SessionStore>,
     /// The user memories, in the same database.
     pub memories: Arc<dyn MemoryStore>,
+    /// The eval runs, in the same database.
+    pub evals: Arc<dyn agent_core::eval::EvalStore>,
     /// The model that optimizes memories when a request names none.
     pub memory_model: Arc<dyn Model>,
     /// What `anthropic:<model-id>` in a request becomes (default [`claude_from_env`]).
@@ -94,7 +96,7 @@ impl std::fmt::Debug for Demo {
 /// # Ok::<_, anyhow::Error>(()) }).unwrap();
 /// ```
 pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, stores: Stores) -> anyhow::Result<Demo> {
-    let Stores { sessions: store, memories } = stores;
+    let Stores { sessions: store, memories, evals } = stores;
     let knowledge = knowledge::docs().await?;
     let weather = Agent::builder(model("weather-agent"))
         .id("weather-agent")
@@ -149,6 +151,7 @@ pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, stores: Stores) -> an
         knowledge,
         store,
         memories,
+        evals,
         memory_model: model("memory"),
         claude: Arc::new(claude_from_env),
     })
@@ -190,6 +193,7 @@ impl Demo {
             .name("Demo AgentOS")
             .store(self.store.clone())
             .memory_store(self.memories.clone())
+            .eval_store(self.evals.clone())
             .memory_model(self.memory_model.clone())
             .models(move |provider, model_id| resolve(&claude, provider, model_id))
             .knowledge(self.knowledge.clone());

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use agent_core::SessionStore;
+use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 use agent_memory::{PostgresStore, SqliteStore};
 
@@ -14,6 +15,8 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     /// User memories, in the same database.
     pub memories: Arc<dyn MemoryStore>,
+    /// Eval runs, in the same database.
+    pub evals: Arc<dyn EvalStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -23,10 +26,10 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    /// Both views of one store that keeps sessions and memories.
-    pub fn of<S: SessionStore + MemoryStore + 'static>(store: S) -> Self {
+    /// The views of one store that keeps sessions, memories and eval runs.
+    pub fn of<S: SessionStore + MemoryStore + EvalStore + 'static>(store: S) -> Self {
         let store = Arc::new(store);
-        Self { sessions: store.clone(), memories: store }
+        Self { sessions: store.clone(), memories: store.clone(), evals: store }
     }
 }
 
