@@ -290,6 +290,12 @@ impl ClaudeBuilder {
 
     /// A preconfigured `reqwest` client (proxies, TLS roots); the builder's
     /// connect timeout then does not apply.
+    ///
+    /// This crate builds `reqwest` without a TLS crypto provider of its own
+    /// and installs rustls's `ring` provider when it builds its own client; a
+    /// client built before that needs one installed
+    /// (`rustls::crypto::ring::default_provider().install_default()`), or
+    /// `reqwest`'s `rustls` feature in your own `Cargo.toml`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -339,6 +345,7 @@ impl ClaudeBuilder {
             reqwest::header::HeaderValue::from_str(value)
                 .map_err(|err| Error::Config(format!("header `{name}` value: {err}")))?;
         }
+        crate::transport::install_crypto_provider();
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()

@@ -11,7 +11,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Provider errors keep the HTTP status, the API's error type and message, the
 /// `request-id` and any `retry-after` the server sent, so callers can react
-/// without parsing messages.
+/// without parsing messages. The message ends with the request id when there
+/// is one (`... (request id req_011...)`), the number Anthropic's support asks
+/// for.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -29,9 +31,10 @@ pub enum Error {
     InvalidRequest(String),
     /// The API answered with an HTTP error.
     #[error(
-        "Claude API error {status}{}: {message}{}",
+        "Claude API error {status}{}: {message}{}{}",
         error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default(),
-        retry_after.map(|wait| format!(" (the server asks to wait {} s before retrying)", wait.as_secs_f64())).unwrap_or_default()
+        retry_after.map(|wait| format!(" (the server asks to wait {} s before retrying)", wait.as_secs_f64())).unwrap_or_default(),
+        request_id_note(request_id.as_deref())
     )]
     Api {
         /// HTTP status.
@@ -49,7 +52,7 @@ pub enum Error {
     },
     /// Connecting, sending or reading failed at the transport level, or a
     /// time limit passed (`timeout` is then set).
-    #[error("could not reach the Claude API: {message}")]
+    #[error("could not reach the Claude API: {message}{}", request_id_note(request_id.as_deref()))]
     Connection {
         /// What failed.
         message: String,
@@ -62,7 +65,10 @@ pub enum Error {
     /// A response body or one server-sent event was larger than the client's
     /// limit ([`ClaudeBuilder::max_response_bytes`](crate::ClaudeBuilder::max_response_bytes),
     /// [`ClaudeBuilder::max_event_bytes`](crate::ClaudeBuilder::max_event_bytes)); it was not read further.
-    #[error("the Claude API response exceeds the {limit}-byte limit for {what}; it was not read further")]
+    #[error(
+        "the Claude API response exceeds the {limit}-byte limit for {what}; it was not read further{}",
+        request_id_note(request_id.as_deref())
+    )]
     ResponseTooLarge {
         /// What was too large: `a response body`, `a stream`, `one stream event` or `an error body`.
         what: &'static str,
@@ -72,7 +78,7 @@ pub enum Error {
         request_id: Option<String>,
     },
     /// A response body could not be decoded.
-    #[error("could not decode the Claude API response: {message}")]
+    #[error("could not decode the Claude API response: {message}{}", request_id_note(request_id.as_deref()))]
     Decode {
         /// The decoder's message.
         message: String,
@@ -80,7 +86,7 @@ pub enum Error {
         request_id: Option<String>,
     },
     /// The stream carried an `error` event or broke off before `message_stop`.
-    #[error("the Claude response stream failed: {message}")]
+    #[error("the Claude response stream failed: {message}{}", request_id_note(request_id.as_deref()))]
     Stream {
         /// The API error type of an `error` event, such as `overloaded_error`.
         error_type: Option<String>,
@@ -89,6 +95,11 @@ pub enum Error {
         /// The `request-id` of the response.
         request_id: Option<String>,
     },
+}
+
+/// ` (request id ...)` when the response had one, for the end of a message.
+fn request_id_note(request_id: Option<&str>) -> String {
+    request_id.map(|id| format!(" (request id {id})")).unwrap_or_default()
 }
 
 impl Error {

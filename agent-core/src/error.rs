@@ -139,6 +139,18 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The run was given a session (`.session(..)`) but the agent, team or
+    /// workflow has no store to keep it in; nothing was sent to the model.
+    #[error(
+        "the run has session `{session_id}` but {component} has no store to keep it in; \
+         add one with `.store(..)` on its builder (an `InMemoryStore`, or `agent_memory::SqliteStore`)"
+    )]
+    SessionWithoutStore {
+        /// The session the run was given.
+        session_id: String,
+        /// What was run: `the agent`, ``team `research` ``, ...
+        component: String,
+    },
     /// Another run holds the session and did not end within the wait
     /// ([`RunRequest::wait_for_session`](crate::RunRequest::wait_for_session)).
     #[error("session `{session_id}` is busy with another run")]
@@ -192,6 +204,7 @@ impl Error {
             Self::InvalidInput(_) => "InvalidInput",
             Self::Cancelled => "Cancelled",
             Self::Store(_) => "Store",
+            Self::SessionWithoutStore { .. } => "SessionWithoutStore",
             Self::SessionBusy { .. } => "SessionBusy",
             Self::RunClaimed { .. } => "RunClaimed",
             Self::Unsaved { .. } => "Unsaved",
@@ -255,9 +268,12 @@ mod tests {
         let model = Error::Model(ModelError::new(ModelErrorKind::Overloaded, "the API is overloaded"));
         let tool = Error::ToolFailed { tool: "wipe".into(), source: "disk on fire".into() };
         let step = Error::StepFailed { step: "write".into(), source: Box::new(tool) };
+        let store = Error::Store(StoreError::Backend(Box::new(std::io::Error::other("disk full"))));
+        let stored_step = Error::StepFailed { step: "save".into(), source: Box::new(store) };
         for (error, expected) in [
             (&model, "the API is overloaded"),
             (&step, "workflow step `write` failed: tool `wipe` failed: disk on fire"),
+            (&stored_step, "workflow step `save` failed: store backend error: disk full"),
         ] {
             assert_eq!(error.report(), expected);
             let mut texts = vec![error.to_string()];
@@ -270,6 +286,16 @@ mod tests {
                 assert!(!pair[0].contains(&pair[1]) || pair[0] == pair[1], "{pair:?} repeats its source");
             }
         }
+    }
+
+    #[test]
+    fn a_model_error_names_its_request_id_once() {
+        let mut error = ModelError::new(ModelErrorKind::Overloaded, "the API is overloaded");
+        error.request_id = Some("req_42".into());
+        assert_eq!(Error::Model(error.clone()).report(), "the API is overloaded (request id req_42)");
+        // A provider whose message names the id already is not repeated.
+        error.message = "overloaded (request id req_42)".into();
+        assert_eq!(error.to_string(), "overloaded (request id req_42)");
     }
 
     #[test]

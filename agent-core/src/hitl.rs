@@ -124,6 +124,47 @@ pub struct PausedRun {
 }
 
 impl PausedRun {
+    /// Loads the paused run `run_id` of session `session_id` from a store —
+    /// to list its pending calls in another process (a review UI, an
+    /// approval job) before deciding them with `continue_run((session_id,
+    /// run_id), decisions)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Continue`](crate::Error::Continue) when the run is missing or
+    /// is not paused; [`Error::RunClaimed`](crate::Error::RunClaimed) when
+    /// another caller is continuing it now; a store error.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agent_core::testing::{ScriptedModel, Turn};
+    /// use agent_core::{Agent, FnTool, InMemoryStore, PausedRun, ToolDecision, ToolDef, ToolOutput};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let schema = serde_json::json!({"type": "object"});
+    /// let deploy = FnTool::<()>::raw(ToolDef::new("deploy", "Deploys.", schema), |_, _| async {
+    ///     Ok(ToolOutput::text("deployed"))
+    /// })
+    /// .with_def(|def| def.requires_confirmation(true));
+    /// let store = Arc::new(InMemoryStore::new());
+    /// let model = ScriptedModel::new([Turn::tool_call("c1", "deploy", serde_json::json!({})), Turn::text("Done.")]);
+    /// let agent = Agent::builder(model).tool(deploy).store(store.clone()).build()?;
+    /// let run_id = agent.run("deploy it").session("ops").await?.run_id;
+    ///
+    /// // Later, anywhere that reaches the store: what is waiting, then the decisions.
+    /// let paused = PausedRun::load(&*store, "ops", &run_id).await?;
+    /// assert_eq!(paused.actionable_calls()[0].tool_name, "deploy");
+    /// let decisions: Vec<ToolDecision> =
+    ///     paused.actionable_calls().iter().map(|call| ToolDecision::approve(&call.tool_call_id)).collect();
+    /// assert_eq!(agent.continue_run(("ops", run_id.as_str()), decisions).await?.content, "Done.");
+    /// # Ok::<_, agent_core::Error>(()) }).unwrap();
+    /// ```
+    pub async fn load(store: &dyn crate::SessionStore, session_id: &str, run_id: &str) -> crate::Result<Self> {
+        crate::agent::load_paused(store, session_id, run_id).await
+    }
+
     /// The paused run's id.
     pub fn run_id(&self) -> &str {
         &self.run_id

@@ -9,6 +9,7 @@
 pub mod agent;
 mod context;
 mod error;
+pub mod eval;
 mod event;
 mod hitl;
 pub mod knowledge;

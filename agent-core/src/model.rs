@@ -343,8 +343,11 @@ pub enum ModelErrorKind {
 }
 
 /// An error from a model provider, keeping what the caller needs to react.
+///
+/// Its text is the message, followed by ` (request id ...)` when the
+/// provider gave a request id the message does not already name.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{message}{}", self.request_id_note())]
 pub struct ModelError {
     /// The kind of failure.
     pub kind: ModelErrorKind,
@@ -363,6 +366,14 @@ pub struct ModelError {
 }
 
 impl ModelError {
+    /// ` (request id ...)`, unless there is none or the message has it.
+    fn request_id_note(&self) -> String {
+        match &self.request_id {
+            Some(id) if !self.message.contains(id.as_str()) => format!(" (request id {id})"),
+            _ => String::new(),
+        }
+    }
+
     /// An error of the given kind with a message and nothing else.
     pub fn new(kind: ModelErrorKind, message: impl Into<String>) -> Self {
         Self {

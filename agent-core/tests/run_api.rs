@@ -330,9 +330,31 @@ async fn run_ids_are_known_before_the_run_and_honoured_everywhere() {
 
 #[tokio::test]
 async fn a_session_without_a_store_is_an_error_not_lost_history() {
-    let agent = Agent::builder(TestModel::new()).build().unwrap();
-    let Err(Error::Config(message)) = agent.run("x").session("s1").await else { panic!("expected a config error") };
-    assert!(message.contains("no store"), "{message}");
+    // An agent, a team in each mode and a workflow: each fails before the
+    // model is called, with an error that says to add a store.
+    let model = Arc::new(TestModel::new());
+    let agent = Agent::builder(Arc::clone(&model)).build().unwrap();
+    let member = || Agent::builder(Arc::clone(&model)).id("m").build().unwrap();
+    let coordinate = Team::builder(Arc::clone(&model)).id("coordinate").member(member()).build().unwrap();
+    let broadcast =
+        Team::builder(Arc::clone(&model)).id("broadcast").mode(TeamMode::Broadcast).member(member()).build().unwrap();
+    let workflow = Workflow::builder("w").step(Step::run("step", member())).build().unwrap();
+    let results = [
+        ("the agent", agent.run("x").session("s1").await.map(drop)),
+        ("team `coordinate`", coordinate.run("x").session("s1").await.map(drop)),
+        ("team `broadcast`", broadcast.run("x").session("s1").await.map(drop)),
+        ("workflow `w`", workflow.run("x").session("s1").await.map(drop)),
+    ];
+    for (expected, result) in results {
+        let Err(error) = result else { panic!("{expected}: a run with a session and no store succeeded") };
+        let Error::SessionWithoutStore { session_id, component } = &error else {
+            panic!("{expected}: expected SessionWithoutStore, got {error:?}")
+        };
+        assert_eq!((session_id.as_str(), component.as_str()), ("s1", expected));
+        assert!(error.to_string().contains("add one with `.store(..)`"), "{error}");
+        assert_eq!(error.kind_name(), "SessionWithoutStore");
+    }
+    assert_eq!(model.requests(), 0, "no run reached the model");
 }
 
 #[tokio::test]

@@ -53,8 +53,23 @@ use proc_macro::TokenStream;
 ///
 /// # Example
 ///
-/// ```text
-/// use agent_core::{RunContext, tool};
+/// ```
+/// use agent_core::testing::{ScriptedModel, Turn};
+/// use agent_core::{Agent, RunContext, tool};
+///
+/// /// What the tools can reach: here, a fixed table of temperatures.
+/// struct Deps {
+///     celsius: fn(&str) -> Option<f64>,
+/// }
+///
+/// /// Temperature unit.
+/// #[derive(Default, serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(rename_all = "lowercase")]
+/// enum Unit {
+///     #[default]
+///     Celsius,
+///     Fahrenheit,
+/// }
 ///
 /// /// Gets the current weather for a city.
 /// ///
@@ -63,15 +78,30 @@ use proc_macro::TokenStream;
 /// /// * `city` - City name, such as "Paris".
 /// /// * `unit` - Temperature unit; Celsius when absent.
 /// #[tool(timeout = "10s")]
-/// async fn get_weather(ctx: &RunContext<Deps>, city: String, unit: Option<Unit>) -> Result<String, WeatherError> {
-///     ctx.deps().weather.current(&city, unit.unwrap_or_default()).await
+/// async fn get_weather(ctx: &RunContext<Deps>, city: String, unit: Option<Unit>) -> Result<String, String> {
+///     let celsius = (ctx.deps().celsius)(&city).ok_or_else(|| format!("unknown city `{city}`"))?;
+///     Ok(match unit.unwrap_or_default() {
+///         Unit::Celsius => format!("{celsius:.0}°C in {city}"),
+///         Unit::Fahrenheit => format!("{:.0}°F in {city}", celsius * 9.0 / 5.0 + 32.0),
+///     })
 /// }
 ///
-/// let agent = Agent::builder(model).deps(deps).tool(GetWeather).build();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let deps = Deps { celsius: |city| (city == "Paris").then_some(21.0) };
+/// let model = ScriptedModel::new([
+///     Turn::tool_call("c1", "get_weather", serde_json::json!({"city": "Paris"})),
+///     Turn::text("It is 21°C in Paris."),
+/// ]);
+/// // Tools that take `&RunContext<Deps>` need an agent with deps: `Agent::with_deps`.
+/// let agent = Agent::with_deps(model.clone(), deps).tool(GetWeather).build()?;
+/// assert_eq!(agent.run("Weather in Paris?").await?.content, "It is 21°C in Paris.");
+/// model.assert_complete();
+/// # Ok::<_, agent_core::Error>(())
+/// # }).unwrap();
 /// ```
 ///
-/// The full flow runs as a test in `agent-macros/tests/tool_macro_doc.rs`
-/// (a proc-macro crate's doctests cannot use `agent-core`).
+/// More of the flow (the schema the model sees, the function called
+/// directly) runs as a test in `agent-macros/tests/tool_macro_doc.rs`.
 #[proc_macro_attribute]
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     tool::expand(attr.into(), item.into()).into()
@@ -90,21 +120,42 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Example
 ///
-/// ```text
-/// use agent_core::{tool, toolkit};
+/// ```
+/// use std::sync::Mutex;
 ///
-/// struct Notes { lines: Mutex<Vec<String>> }
+/// use agent_core::testing::{ScriptedModel, Turn};
+/// use agent_core::{Agent, toolkit};
+///
+/// #[derive(Default)]
+/// struct Notes {
+///     lines: Mutex<Vec<String>>,
+/// }
 ///
 /// #[toolkit(instructions = "Keep notes short.")]
 /// impl Notes {
-///     /// Adds a note.
+///     /// Adds a note and returns how many there are.
 ///     ///
 ///     /// # Arguments
 ///     ///
 ///     /// * `text` - The note.
 ///     #[tool]
-///     fn add_note(&self, text: String) -> usize { ... }
+///     fn add_note(&self, text: String) -> usize {
+///         let mut lines = self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+///         lines.push(text);
+///         lines.len()
+///     }
 /// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = ScriptedModel::new([
+///     Turn::tool_call("c1", "add_note", serde_json::json!({"text": "buy milk"})),
+///     Turn::text("Noted."),
+/// ]);
+/// let agent = Agent::builder(model.clone()).toolkit(Notes::default()).build()?;
+/// assert_eq!(agent.run("Remember to buy milk").await?.content, "Noted.");
+/// model.assert_complete();
+/// # Ok::<_, agent_core::Error>(())
+/// # }).unwrap();
 /// ```
 #[proc_macro_attribute]
 pub fn toolkit(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -58,7 +58,7 @@ impl ToolSig {
         } else if let Some(where_clause) = &sig.generics.where_clause {
             errors.spanned(where_clause, "a tool cannot have a `where` clause");
         }
-        if let Some(unsafety) = &sig.unsafety {
+        if let syn::Safety::Unsafe(unsafety) = &sig.safety {
             errors.spanned(unsafety, "a tool cannot be an `unsafe fn`");
         }
         if let Some(abi) = &sig.abi {
@@ -118,7 +118,7 @@ fn check_receiver(sig: &Signature, receiver: Receiver, errors: &mut Errors) {
         (Receiver::Required, None) => {
             errors.spanned(&sig.ident, "a `#[toolkit]` tool is a method taking `&self`");
         }
-        (Receiver::Required, Some(found)) if found.reference.is_none() || found.mutability.is_some() => {
+        (Receiver::Required, Some(found)) if !matches!(found.kind, syn::ReceiverKind::Reference(_, _, None)) => {
             errors.spanned(found, "a `#[toolkit]` tool takes `&self`: the tools share the value behind an `Arc`");
         }
         _ => {}

@@ -24,7 +24,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#item #compile_errors);
         }
     };
-    if let Some((_, path, _)) = &item_impl.trait_ {
+    if let Some((path, _)) = &item_impl.trait_ {
         errors
             .spanned(path, "`#[toolkit]` applies to an inherent impl block (`impl MyTools { ... }`), not a trait impl");
     }

@@ -1,6 +1,7 @@
 //! Rows to core types and back: the JSON columns, the message format version,
 //! and the `Corrupt` errors that name a row that cannot be decoded.
 
+use agent_core::eval::{EvalRun, EvalType};
 use agent_core::memory::UserMemory;
 use agent_core::support::MESSAGE_FORMAT_VERSION;
 use agent_core::{Message, Page, RunRecord, RunStatus, Session, SessionType, StoreError};
@@ -233,6 +234,37 @@ where
     decode().map_err(|message| StoreError::Corrupt { what: "memory", id, message })
 }
 
+/// Decodes an eval run row; the columns are those of `EVAL_COLUMNS`.
+pub(crate) fn eval_run<R>(row: &R) -> Result<EvalRun, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> JsonColumn: Decode<'r, R::Database> + Type<R::Database>,
+    &'static str: ColumnIndex<R>,
+{
+    let id: String = column(row, "id").unwrap_or_else(|_| "<unreadable id>".to_owned());
+    let decode = || -> Result<EvalRun, String> {
+        let eval_type: String = column(row, "eval_type")?;
+        Ok(EvalRun {
+            id: id.clone(),
+            eval_type: EvalType::parse(&eval_type).ok_or_else(|| format!("unknown eval type `{eval_type}`"))?,
+            name: column(row, "name")?,
+            agent_id: column(row, "agent_id")?,
+            team_id: column(row, "team_id")?,
+            workflow_id: column(row, "workflow_id")?,
+            model_id: column(row, "model_id")?,
+            model_provider: column(row, "model_provider")?,
+            evaluated_component_name: column(row, "evaluated_component_name")?,
+            eval_input: json_column(row, "eval_input")?,
+            eval_data: json_column(row, "eval_data")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        })
+    };
+    decode().map_err(|message| StoreError::Corrupt { what: "eval run", id, message })
+}
+
 /// Decodes the rows of a list, skipping (and logging) the ones that are corrupt.
 pub(crate) fn decode_list<R, T>(rows: &[R], decode: impl Fn(&R) -> Result<T, StoreError>) -> Vec<T> {
     rows.iter()
@@ -273,6 +305,7 @@ pub(crate) fn like_pattern(needle: &str) -> String {
 }
 
 /// Checks a Postgres schema name before it is put into SQL text.
+#[cfg(feature = "postgres")]
 pub(crate) fn check_identifier(name: &str) -> Result<&str, StoreError> {
     let valid = !name.is_empty()
         && name.len() <= 63

@@ -1,10 +1,10 @@
-//! SQLite and Postgres stores for sessions, runs and user memories.
+//! SQLite and Postgres stores for sessions, runs, user memories and eval runs.
 //!
 //! `agent-memory` is the only crate of the framework that knows SQL. Its two
-//! stores implement [`agent_core::SessionStore`] and
-//! [`agent_core::memory::MemoryStore`] with the same behaviour as the
-//! in-memory stores of `agent-core` (one conformance suite checks all of
-//! them):
+//! stores implement [`agent_core::SessionStore`],
+//! [`agent_core::memory::MemoryStore`] and [`agent_core::eval::EvalStore`]
+//! with the same behaviour as the in-memory stores of `agent-core` (one
+//! conformance suite checks all of them):
 //!
 //! - [`SqliteStore`]: an embedded database file, the zero-setup default (WAL
 //!   mode, a busy timeout, foreign keys, a connection pool).
@@ -14,6 +14,21 @@
 //!
 //! Both are [`SqlStore`]: the store is written once over sqlx, and a small
 //! [`Dialect`] holds the SQL each backend writes differently.
+//!
+//! # Features
+//!
+//! Only what a build asks for is compiled:
+//!
+//! | feature | what it brings |
+//! |---|---|
+//! | `sqlite` (default) | [`SqliteStore`], [`SqliteKnowledge`]; SQLite is compiled in |
+//! | `postgres` | [`PostgresStore`], [`PostgresKnowledge`], TLS through rustls (`ring`, Mozilla roots) |
+//! | `pdf` | the PDF reader of knowledge bases ([`ReaderKind::Pdf`](knowledge::ReaderKind::Pdf), `pdf-extract`) |
+//! | `html` | the HTML reader of knowledge bases ([`ReaderKind::Html`](knowledge::ReaderKind::Html), `html2text`) |
+//!
+//! At least one of `sqlite` and `postgres` is needed. Without `pdf` or
+//! `html`, such content fails to read with an error naming the feature.
+//! Links to the items of a feature this build lacks are dead in its docs.
 //!
 //! # Runs across processes
 //!
@@ -58,16 +73,30 @@
 //! # }).unwrap();
 //! ```
 
+// Items of a feature left out are named in the docs all the same.
+#![cfg_attr(not(all(feature = "sqlite", feature = "postgres")), allow(rustdoc::broken_intra_doc_links))]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("agent-memory needs a backend: enable its `sqlite` feature (the default) or `postgres`, or both");
+
 mod codec;
 pub mod knowledge;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 pub mod trace;
 
-pub use knowledge::{HttpEmbedder, KnowledgeBase, PostgresKnowledge, SqliteKnowledge};
+#[cfg(feature = "postgres")]
+pub use knowledge::PostgresKnowledge;
+#[cfg(feature = "sqlite")]
+pub use knowledge::SqliteKnowledge;
+pub use knowledge::{HttpEmbedder, KnowledgeBase};
+#[cfg(feature = "postgres")]
 pub use postgres::{POSTGRES_CANCEL_RECHECK, PostgresOptions, PostgresStore};
 pub use sql::{Dialect, SqlStore};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_CANCEL_POLL, SqliteOptions, SqliteStore};
 pub use trace::{TraceHandle, TraceLayer, TraceLayerBuilder, TraceWriter};
 
@@ -75,4 +104,4 @@ pub use trace::{TraceHandle, TraceLayer, TraceLayerBuilder, TraceWriter};
 pub use sqlx;
 
 /// The newest schema version this build knows (the same number for both backends).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;

@@ -5,6 +5,7 @@ mod conformance;
 use std::sync::Arc;
 
 use agent_core::InMemoryStore;
+use agent_core::eval::InMemoryEvalStore;
 use agent_core::memory::InMemoryMemoryStore;
 use conformance::Stores;
 
@@ -12,6 +13,7 @@ async fn stores() -> Option<Stores> {
     Some(Stores {
         sessions: Arc::new(InMemoryStore::new()),
         memories: Arc::new(InMemoryMemoryStore::new()),
+        evals: Arc::new(InMemoryEvalStore::new()),
         raw: None,
         reopen: None,
         guard: None,

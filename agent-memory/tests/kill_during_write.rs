@@ -5,6 +5,8 @@
 //! call is without its result. On SQLite (a file) and on Postgres (with
 //! `AGENT_TEST_POSTGRES_URL`). `harness = false`: the same binary is the child.
 
+mod postgres_env;
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -167,10 +169,8 @@ async fn parent() {
     })
     .await;
 
-    let Some(url) = std::env::var("AGENT_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
-        println!("postgres kill loop skipped: AGENT_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    // Without the URL: one line, or a panic (exit 101) when CI requires Postgres.
+    let Some(url) = postgres_env::url_for("kill_during_write (postgres)") else { return };
     let schema = format!("agent_kill_{}", std::process::id());
     let options = PostgresOptions::new(&url).and_then(|options| options.schema(&schema));
     let postgres = match options {

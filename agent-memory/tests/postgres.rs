@@ -5,29 +5,18 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod postgres_env;
 
-use std::io::Write;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_core::{RunStatus, SessionStore, StoreError};
 use agent_memory::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use conformance::Stores;
 
-const URL_VARIABLE: &str = "AGENT_TEST_POSTGRES_URL";
-
-/// The database URL, or `None` (saying so once per test binary).
+/// The database URL, or `None` (the test says it was skipped).
 fn database_url() -> Option<String> {
-    static SKIPPED: Once = Once::new();
-    let url = std::env::var(URL_VARIABLE).ok().filter(|url| !url.is_empty());
-    if url.is_none() {
-        // Straight to stdout: the test harness captures `println!`.
-        SKIPPED.call_once(|| {
-            let line = format!("postgres conformance skipped: {URL_VARIABLE} is not set\n");
-            std::io::stdout().write_all(line.as_bytes()).ok();
-        });
-    }
-    url
+    postgres_env::url()
 }
 
 /// Drops the test's schema when the test ends (also when it fails).
@@ -71,7 +60,8 @@ fn open(
         let reopen_guard = guard.clone();
         Ok(Stores {
             sessions: Arc::new(store.clone()),
-            memories: Arc::new(store),
+            memories: Arc::new(store.clone()),
+            evals: Arc::new(store),
             raw: Some(Arc::new(move |sql: String| {
                 let pool = pool.clone();
                 Box::pin(async move {

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod postgres_env;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,12 +28,9 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
 }
 
+/// The database URL, or `None` (the test says it was skipped).
 fn database_url() -> Option<String> {
-    let url = std::env::var("AGENT_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty());
-    if url.is_none() {
-        println!("postgres TLS checks skipped: AGENT_TEST_POSTGRES_URL is not set");
-    }
-    url
+    postgres_env::url()
 }
 
 #[test]
@@ -94,7 +93,7 @@ async fn require_encrypts_the_connection() {
 async fn start_proxy(upstream: (String, u16)) -> (u16, Arc<AtomicUsize>) {
     let certs = CertificateDer::pem_file_iter(fixture("server.pem")).unwrap().map(Result::unwrap).collect();
     let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -20,7 +20,8 @@ fn open(path: PathBuf, guard: Option<Arc<tempfile::TempDir>>) -> conformance::Bo
         let reopen_guard = guard.clone();
         Ok(Stores {
             sessions: Arc::new(store.clone()),
-            memories: Arc::new(store),
+            memories: Arc::new(store.clone()),
+            evals: Arc::new(store),
             raw: Some(Arc::new(move |sql: String| {
                 let pool = pool.clone();
                 Box::pin(async move {

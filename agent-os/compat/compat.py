@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Drives every run and discovery method of agno's AgentOSClient (agno 3.1.10) against the demo AgentOS.
+"""Drives every run, discovery, memory, session and knowledge method of agno's AgentOSClient (agno 3.1.10) against the demo AgentOS.
 
 Usage: compat.py BASE_URL [--keep-going]
 
 The server must serve the demo set of the `examples` crate (`examples::demo`):
 `weather-agent`, `approval-agent`, `writer-agent`, `demo-team`, `demo-workflow` and
-`approval-workflow`, answering with the demo brain. When AGENT_OS_SECURITY_KEY is set, every
-call sends it as `Authorization: Bearer <key>`.
+`approval-workflow`, answering with the demo brain, with a memory store, a memory model and
+`anthropic:<model-id>` models. When AGENT_OS_SECURITY_KEY is set, every call sends it as
+`Authorization: Bearer <key>`. The memory, session and knowledge checks live in memories.py,
+sessions.py and knowledge.py; the knowledge checks expect the demo docs as a fresh server holds
+them, and empty the knowledge base at the end.
 
 Prints one line per client method with what the client parsed; exits 1 at the first failure,
 naming the method, what the client raised or what was wrong, and (for HTTP errors) what the
@@ -16,42 +19,19 @@ server sent. With --keep-going it checks the remaining methods too (and still ex
 import asyncio
 import os
 import sys
-import traceback
-import uuid
 
 import httpx
 from agno.client import AgentOSClient
 from agno.run.base import RunStatus
 
+from checks import CheckFailed, check, contains, describe, equal, fresh, status
+from evals import EVAL_METHODS, Evals
+from knowledge import KNOWLEDGE_METHODS, Knowledge
+from memories import MEMORY_METHODS, Memories
+from metrics import METRICS_METHODS, Metrics
+from sessions import SESSION_METHODS, Sessions
+
 WEATHER_PARIS = "It is sunny and 21C in Paris."
-
-
-class CheckFailed(Exception):
-    """A check on what the client parsed failed."""
-
-
-def check(condition, message):
-    if not condition:
-        raise CheckFailed(message)
-
-
-def equal(actual, expected, what):
-    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
-
-
-def contains(text, part, what):
-    check(isinstance(text, str) and part in text, f"{what}: expected text containing {part!r}, got {text!r}")
-
-
-def status(value):
-    """A run status as its wire name (agent outputs hold a `RunStatus`, team and workflow outputs the string)."""
-    return value.value if isinstance(value, RunStatus) else value
-
-
-def fresh(prefix):
-    """A session id no earlier run used."""
-    return f"compat-{prefix}-{uuid.uuid4().hex[:8]}"
-
 
 def names(events):
     return [event.event for event in events]
@@ -92,23 +72,6 @@ def tool_of(events, name, tool_name):
         if event.event == name and tool is not None and tool.tool_name == tool_name:
             return tool
     raise CheckFailed(f"no {name} event for {tool_name}; events: {names(events)}")
-
-
-def describe(error):
-    """What the client raised, with what the server sent for an HTTP error."""
-    if isinstance(error, CheckFailed):
-        return str(error)
-    if isinstance(error, httpx.HTTPStatusError):
-        response = error.response
-        try:
-            body = response.text
-        except httpx.ResponseNotRead:
-            body = "(stream body not read)"
-        return (
-            f"the client raised HTTPStatusError: {response.status_code} for "
-            f"{error.request.method} {error.request.url}; the server sent: {body[:2000]}"
-        )
-    return f"the client raised {type(error).__name__}: {error}\n{traceback.format_exc()}"
 
 
 class Compat:
@@ -556,7 +519,7 @@ def compact(event_names):
     return "[" + ", ".join(name if count == 1 else f"{name}x{count}" for name, count in out) + "]"
 
 
-METHODS = [
+RUN_METHODS = [
     "get_config", "aget_config", "list_agents", "get_agent", "aget_agent",
     "run_agent", "run_agent_stream", "continue_agent_run", "continue_agent_run_stream", "cancel_agent_run",
     "list_teams", "get_team", "aget_team",
@@ -568,9 +531,17 @@ METHODS = [
 
 async def main(base_url, keep_going):
     compat = Compat(base_url, os.environ.get("AGENT_OS_SECURITY_KEY") or None)
+    sections = [
+        (compat, RUN_METHODS),
+        (Memories(compat.client, compat.headers), MEMORY_METHODS),
+        (Sessions(compat.client, compat.headers), SESSION_METHODS),
+        (Knowledge(compat.client, compat.headers), KNOWLEDGE_METHODS),
+        (Metrics(compat.client, compat.headers), METRICS_METHODS),
+        (Evals(compat.client, compat.headers), EVAL_METHODS),
+    ]
+    methods = [(method, getattr(section, method)) for section, names in sections for method in names]
     failed = []
-    for method in METHODS:
-        check_method = getattr(compat, method)
+    for method, check_method in methods:
         try:
             result = check_method()
             if asyncio.iscoroutine(result):
@@ -583,9 +554,9 @@ async def main(base_url, keep_going):
             continue
         print(f"ok    {method}: {result}", flush=True)
     if failed:
-        print(f"{len(failed)} of {len(METHODS)} client methods failed: {', '.join(failed)}", flush=True)
+        print(f"{len(failed)} of {len(methods)} client methods failed: {', '.join(failed)}", flush=True)
         return 1
-    print(f"all {len(METHODS)} client methods passed against {base_url}", flush=True)
+    print(f"all {len(methods)} client methods passed against {base_url}", flush=True)
     return 0
 
 

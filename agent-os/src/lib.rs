@@ -9,15 +9,23 @@
 //! Runs: `POST /agents|teams|workflows/{id}/runs` (URL-encoded or multipart forms; `stream=true`
 //! answers with SSE), `.../runs/{run_id}/continue` (decisions on paused tool calls, on any process
 //! sharing the database), `.../runs/{run_id}/cancel`. Discovery: `/`, `/health`, `/config`,
-//! `/models`, `/agents`, `/teams`, `/workflows` and one of each. `/openapi.json` documents every
-//! route. The wire contract is Agno's: errors as `{"detail": ...}`, upper-case run statuses,
-//! events named as Agno names them.
+//! `/models`, `/agents`, `/teams`, `/workflows` and one of each. Knowledge
+//! ([`AgentOsBuilder::knowledge`], several by name): `/knowledge/content` (uploads of text, URLs
+//! or files, ingested in the background; list, read, update, delete, status),
+//! `/knowledge/search` (keyword, vector, hybrid), `/knowledge/config`, `/knowledge/remote-content`
+//! and the sources of `/knowledge/{knowledge_id}/sources`. Evals: `POST /eval-runs` runs a
+//! reliability, accuracy, agent-as-judge or performance eval on a served component and stores it
+//! ([`AgentOsBuilder::eval_store`]); `GET`, `PATCH` and `DELETE` read, rename and delete eval runs.
+//! `/openapi.json` documents every route. The wire contract is Agno's: errors as
+//! `{"detail": ...}`, upper-case run statuses, events named as Agno names them.
 
+mod a2a;
 mod auth;
 mod component;
 mod decisions;
 mod deps;
 mod error;
+mod evaluate;
 mod form;
 mod json;
 mod media;

@@ -84,6 +84,7 @@ fn responses(streams: bool) -> Value {
         "409": with("Conflict: a busy session, a run already claimed"),
         "413": with("Body too large"),
         "422": with("Validation error"),
+        "503": with("Not configured: no store (sessions), no knowledge base (knowledge)"),
     })
 }
 
@@ -116,6 +117,7 @@ fn request_body(body: Body) -> Option<Value> {
             ],
             &["message"],
         ),
+        Body::Form { fields, required } => form_schema(fields, required),
         Body::ContinueForm => form_schema(
             &[
                 ("tools", "string", "JSON array of ToolExecution decisions (agents)"),

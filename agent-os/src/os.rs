@@ -4,9 +4,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 use agent_core::trace::TraceStore;
 use agent_core::{Agent, IntoStore, Model, Runnable, SessionStore, SessionType, Team, Workflow};
+use agent_memory::KnowledgeBase;
 use axum::Router;
 use serde::Serialize;
 use serde_json::Value;
@@ -63,6 +65,7 @@ pub(crate) struct Shared {
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) memory_store: Option<Arc<dyn MemoryStore>>,
     pub(crate) memory_model: Option<Arc<dyn Model>>,
+    pub(crate) eval_store: Option<Arc<dyn EvalStore>>,
     pub(crate) models: Option<ModelResolver>,
     pub(crate) db_id: String,
     pub(crate) security_key: Option<String>,
@@ -70,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) body_limit: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) runs: Arc<Runs>,
+    /// The knowledge bases the `/knowledge` routes serve, by name; the first is the default.
+    pub(crate) knowledge: Vec<KnowledgeBase>,
     /// When the server was built, unix microseconds.
     pub(crate) instantiated_at: i64,
     /// The last metrics refresh.
@@ -228,12 +233,14 @@ pub struct AgentOsBuilder<D> {
     store: Option<Arc<dyn SessionStore>>,
     memory_store: Option<Arc<dyn MemoryStore>>,
     memory_model: Option<Arc<dyn Model>>,
+    eval_store: Option<Arc<dyn EvalStore>>,
     models: Option<ModelResolver>,
     db_id: String,
     security_key: Option<String>,
     cors_origins: Option<Vec<String>>,
     body_limit: usize,
     shutdown_grace: Duration,
+    knowledge: Vec<KnowledgeBase>,
     trace_store: Option<Arc<dyn TraceStore>>,
 }
 
@@ -263,12 +270,14 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: None,
             memory_store: None,
             memory_model: None,
+            eval_store: None,
             models: None,
             db_id: "agent-os-db".into(),
             security_key: None,
             cors_origins: None,
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            knowledge: Vec::new(),
             trace_store: None,
         }
     }
@@ -354,6 +363,13 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
         self
     }
 
+    /// The store the eval routes keep eval runs in (`/eval-runs`); evals run
+    /// by `POST /eval-runs` are stored there.
+    pub fn eval_store(mut self, store: Arc<dyn EvalStore>) -> Self {
+        self.eval_store = Some(store);
+        self
+    }
+
     /// How a request's `provider:model-id` (such as
     /// `anthropic:claude-sonnet-4-5`) becomes a model; without it, requests
     /// naming a model are refused with a 400.
@@ -396,6 +412,15 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
         self
     }
 
+    /// Serves a knowledge base on the `/knowledge` routes, addressed by its
+    /// name (`knowledge_id`, and `db_id` too); several may be added, the
+    /// first is the one requests that name none use. Uploads larger than
+    /// the knowledge base's `max_bytes` (or the body limit) get a 413.
+    pub fn knowledge(mut self, knowledge: KnowledgeBase) -> Self {
+        self.knowledge.push(knowledge);
+        self
+    }
+
     /// How long runs in flight get to finish at shutdown (default [`DEFAULT_SHUTDOWN_GRACE`]).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
@@ -406,8 +431,17 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when a component has no id or two of one kind share one.
+    /// [`Error::Config`] when a component has no id, two of one kind share
+    /// one, or two knowledge bases share a name.
     pub fn build(self) -> Result<AgentOs> {
+        for (index, knowledge) in self.knowledge.iter().enumerate() {
+            if self.knowledge[..index].iter().any(|known| known.name() == knowledge.name()) {
+                return Err(Error::Config(format!(
+                    "two knowledge bases are named `{}`; names must be unique",
+                    knowledge.name()
+                )));
+            }
+        }
         let mut components: Vec<Arc<dyn Component>> = Vec::new();
         for pending in self.components {
             let component = pending(&self.deps)?;
@@ -432,6 +466,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             store: self.store,
             memory_store: self.memory_store,
             memory_model: self.memory_model,
+            eval_store: self.eval_store,
             models: self.models,
             db_id: self.db_id,
             security_key: self.security_key,
@@ -439,6 +474,7 @@ impl<D: Send + Sync + 'static> AgentOsBuilder<D> {
             body_limit: self.body_limit,
             shutdown_grace: self.shutdown_grace,
             runs: Arc::default(),
+            knowledge: self.knowledge,
             instantiated_at: micros,
             metrics_refresh: crate::routes::RefreshState::default(),
             trace_store: self.trace_store,

@@ -77,6 +77,8 @@ async fn wait_for_status(store: &InMemoryStore, session_id: &str, run_id: &str, 
 }
 
 fn client() -> reqwest::Client {
+    // reqwest is built without a crypto provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
 }
 

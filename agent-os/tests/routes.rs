@@ -588,8 +588,10 @@ async fn no_malformed_request_gets_a_500() {
                         .body(Body::from(body.to_vec()))
                         .unwrap();
                     let answer = send(&os, request).await;
+                    // No knowledge base here: 503 (tests/knowledge.rs sweeps these routes with one).
+                    let unavailable = path.starts_with("/knowledge") && answer.status.as_u16() == 503;
                     assert!(
-                        answer.status.as_u16() < 500,
+                        answer.status.as_u16() < 500 || unavailable,
                         "{method} {concrete} {content_type}: {} {}",
                         answer.status,
                         answer.text

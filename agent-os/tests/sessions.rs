@@ -77,6 +77,7 @@ async fn sessions_of_runs_are_listed_read_and_their_runs_shown() {
     let run_id = runs[1]["run_id"].as_str().unwrap();
     let one = get(&os, &format!("/sessions/s-a/runs/{run_id}")).await.json();
     assert_eq!(one["run_input"], "And tomorrow?");
+    assert_eq!(get(&os, "/sessions/s-a/runs?status=DONE").await.status, StatusCode::BAD_REQUEST, "an unknown status");
     let none = get(&os, "/sessions/s-a/runs?status=paused").await.json();
     assert_eq!(none, json!([]));
     let later = get(&os, "/sessions/s-a/runs?created_after=4102444800").await.json();

@@ -5,7 +5,8 @@
 //! fresh prompt it calls the one tool that fits, with arguments taken from
 //! the prompt, or answers in text; after tool results it always answers in
 //! text from them, so a run through the brain ends after at most two model
-//! turns. Both the offline model ([`super::offline_model`]) and the fake
+//! turns. Asked for structured output with a `memories` list (the memory
+//! optimizer's request), it answers with the memories deduplicated. Both the offline model ([`super::offline_model`]) and the fake
 //! Messages API's responder ([`super::messages_api`]) are thin adapters
 //! around it.
 
@@ -22,6 +23,8 @@ pub struct Conversation {
     pub last: LastTurn,
     /// How many messages the conversation has (makes call ids unique within it).
     pub messages: usize,
+    /// The JSON schema the answer must match, when the request asks for structured output.
+    pub output_schema: Option<Value>,
 }
 
 /// The last user turn of a conversation.
@@ -74,7 +77,8 @@ pub enum Answer {
 /// `weather` for weather, `writer` for writing, else the first), a question
 /// about the docs calls `search_knowledge` — each only when that tool is
 /// offered; otherwise a text answer. After tool results: a text answer
-/// quoting them.
+/// quoting them. A request for `{"memories": [...]}` (see
+/// [`optimized_memories`]) is answered with that JSON.
 ///
 /// # Example
 ///
@@ -90,6 +94,16 @@ pub enum Answer {
 /// assert_eq!((name.as_str(), input), ("get_weather", serde_json::json!({"city": "Lisbon"})));
 /// ```
 pub fn decide(conversation: &Conversation) -> Answer {
+    let wants_memories =
+        conversation.output_schema.as_ref().is_some_and(|schema| schema.pointer("/properties/memories").is_some());
+    if wants_memories && let LastTurn::Prompt(prompt) = &conversation.last {
+        return Answer::Text(optimized_memories(prompt).to_string());
+    }
+    if let (Some(schema), LastTurn::Prompt(prompt)) = (&conversation.output_schema, &conversation.last)
+        && let Some(verdict) = judged(schema, prompt)
+    {
+        return Answer::Text(verdict.to_string());
+    }
     match &conversation.last {
         LastTurn::ToolResults(results) => Answer::Text(summarize(results)),
         LastTurn::Prompt(prompt) => match pick_tool(conversation, prompt) {
@@ -102,6 +116,89 @@ pub fn decide(conversation: &Conversation) -> Answer {
             None => Answer::Text(reply_in_text(&conversation.system, prompt)),
         },
     }
+}
+
+/// A judge's verdict, when the request is an eval judge's (its output schema
+/// asks for `accuracy_score`, `score` or `passed`): the agent's answer
+/// (`<agent_output>`) is compared with the expected one
+/// (`<expected_output>`) word by word; criteria judges pass answers that
+/// are not empty.
+fn judged(schema: &Value, prompt: &str) -> Option<Value> {
+    let between = |tag: &str| {
+        let start = prompt.find(&format!("<{tag}>"))? + tag.len() + 2;
+        let end = prompt[start..].find(&format!("</{tag}>"))? + start;
+        Some(prompt[start..end].trim().to_lowercase())
+    };
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|word| word.len() > 2).map(str::to_owned).collect()
+    };
+    let answer = between("agent_output").unwrap_or_default();
+    if schema.pointer("/properties/accuracy_score").is_some() {
+        let expected = words(&between("expected_output").unwrap_or_default());
+        let found = expected.iter().filter(|word| answer.contains(word.as_str())).count();
+        let score = if expected.is_empty() { 5 } else { 1 + (9 * found / expected.len()) };
+        let reason = format!("The answer has {found} of the {} key words of the expected answer.", expected.len());
+        return Some(json!({"accuracy_score": score, "accuracy_reason": reason}));
+    }
+    if schema.pointer("/properties/passed").is_some() {
+        return Some(json!({"passed": !answer.is_empty(), "reason": "The answer addresses the request."}));
+    }
+    if schema.pointer("/properties/score").is_some() {
+        let score = if answer.is_empty() { 2 } else { 8 };
+        return Some(json!({"score": score, "reason": "The answer addresses the request."}));
+    }
+    None
+}
+
+/// The memory optimizer's answer to its prompt, whose lines `- memory
+/// [topic, topic]` list a user's memories: `{"memories": [{"memory",
+/// "topics"}]}` with each memory once (compared without case, spacing and
+/// final punctuation; the first wording kept, the topics of all merged),
+/// in the prompt's order.
+///
+/// # Example
+///
+/// ```
+/// use serde_json::json;
+///
+/// let prompt = "The memories, newest first:\n- User likes tea. [drink]\n- user likes tea [food]\n- User is a nurse. []\n";
+/// assert_eq!(
+///     examples::demo::brain::optimized_memories(prompt),
+///     json!({"memories": [
+///         {"memory": "User likes tea.", "topics": ["drink", "food"]},
+///         {"memory": "User is a nurse.", "topics": []},
+///     ]})
+/// );
+/// ```
+pub fn optimized_memories(prompt: &str) -> Value {
+    let mut merged: Vec<(String, String, Vec<String>)> = Vec::new();
+    for line in prompt.lines().filter_map(|line| line.trim().strip_prefix("- ")) {
+        let (memory, topics) = match line.rsplit_once(" [") {
+            Some((memory, topics)) => (memory.trim(), topics.trim_end_matches(']')),
+            None => (line.trim(), ""),
+        };
+        if memory.is_empty() {
+            continue;
+        }
+        let topics = topics.split(',').map(str::trim).filter(|topic| !topic.is_empty()).map(str::to_owned);
+        let key = memory.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let key = key.trim_end_matches(['.', '!', '?']).to_owned();
+        let at = match merged.iter().position(|(known, _, _)| *known == key) {
+            Some(at) => at,
+            None => {
+                merged.push((key, memory.to_owned(), Vec::new()));
+                merged.len() - 1
+            }
+        };
+        for topic in topics {
+            if !merged[at].2.contains(&topic) {
+                merged[at].2.push(topic);
+            }
+        }
+    }
+    let memories: Vec<Value> =
+        merged.into_iter().map(|(_, memory, topics)| json!({"memory": memory, "topics": topics})).collect();
+    json!({ "memories": memories })
 }
 
 /// The tool that fits `prompt` among those offered, with its arguments.
@@ -201,6 +298,7 @@ mod tests {
             tools: tools.iter().map(|tool| (*tool).to_owned()).collect(),
             last: LastTurn::Prompt(text.to_owned()),
             messages: 1,
+            output_schema: None,
         })
     }
 
@@ -242,6 +340,29 @@ mod tests {
         assert_eq!(answer(vec![ok]), Answer::Text("Result: It is sunny.".into()));
         assert_eq!(answer(vec![rejected]), Answer::Text("That was not done: The user rejected the call.".into()));
         assert_eq!(answer(Vec::new()), Answer::Text("That was not done: (no output)".into()));
+    }
+
+    #[test]
+    fn the_memory_optimizer_gets_its_memories_back_deduplicated() {
+        let prompt = "The memories, newest first:\n- User likes tea. [drink]\n- User lives in Oslo. [home]\n\
+                      - USER LIKES TEA [food, drink]\n";
+        let conversation = Conversation {
+            last: LastTurn::Prompt(prompt.into()),
+            output_schema: Some(json!({"type": "object", "properties": {"memories": {"type": "array"}}})),
+            ..Conversation::default()
+        };
+        let Answer::Text(text) = decide(&conversation) else { panic!("expected JSON text") };
+        let answer: Value = serde_json::from_str(&text).expect("the answer is JSON");
+        assert_eq!(
+            answer,
+            json!({"memories": [
+                {"memory": "User likes tea.", "topics": ["drink", "food"]},
+                {"memory": "User lives in Oslo.", "topics": ["home"]},
+            ]})
+        );
+        // Without the schema it is an ordinary prompt.
+        let plain = Conversation { output_schema: None, ..conversation };
+        assert!(matches!(decide(&plain), Answer::Text(text) if text.starts_with("You said:")));
     }
 
     #[test]

@@ -80,6 +80,7 @@ fn conversation(body: &Value) -> Conversation {
             .map(last_turn)
             .unwrap_or_default(),
         messages: messages.len(),
+        output_schema: body.pointer("/output_config/format/schema").cloned(),
     }
 }
 

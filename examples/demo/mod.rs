@@ -1,6 +1,6 @@
 //! The AgentOS demo set: agents, a team and workflows over one session store, and the brain that plays their model offline.
 //!
-//! [`build`] makes, from a model factory and a session store:
+//! [`build`] makes, from a model factory and the demo database ([`open_store`]):
 //!
 //! | id | what |
 //! |---|---|
@@ -10,6 +10,11 @@
 //! | `demo-team` | "Demo Team": a leader delegating to `weather-agent` and `approval-agent` (a deletion pauses the team) |
 //! | `demo-workflow` | "Demo Workflow": `research` (`weather-agent`), then `write` (`writer-agent`) |
 //! | `approval-workflow` | "Approval Workflow": `approve` (`approval-agent`, which pauses the workflow), then `write` (`writer-agent`) |
+//!
+//! [`Demo::os_builder`] serves them with the demo docs on the knowledge
+//! routes, the user memories of the same database, a memory model for
+//! `POST /optimize-memories`, and `anthropic:<model-id>` model names
+//! resolved to Claude clients.
 //!
 //! [`brain::decide`] plays the model: as an offline `Model`
 //! ([`offline_model`], what [`model_from_env`] picks without an API key),
@@ -25,11 +30,15 @@ pub mod tools;
 
 use std::sync::Arc;
 
+use agent_core::memory::MemoryStore;
 use agent_core::{Agent, Model, SessionStore, Step, Team, Workflow};
 use agent_memory::KnowledgeBase;
 
 pub use offline::{OFFLINE_MODEL_ID, offline_model, respond as offline_respond};
-pub use store::open_store;
+pub use store::{Stores, open_store};
+
+/// Makes the Claude model with a model id (`claude-sonnet-4-5`), or says why it cannot.
+pub type ClaudeFactory = Arc<dyn Fn(&str) -> Result<Arc<dyn Model>, String> + Send + Sync>;
 
 /// The components of the demo AgentOS.
 #[derive(Clone)]
@@ -44,6 +53,14 @@ pub struct Demo {
     pub knowledge: KnowledgeBase,
     /// The session store every component saves to.
     pub store: Arc<dyn SessionStore>,
+    /// The user memories, in the same database.
+    pub memories: Arc<dyn MemoryStore>,
+    /// The eval runs, in the same database.
+    pub evals: Arc<dyn agent_core::eval::EvalStore>,
+    /// The model that optimizes memories when a request names none.
+    pub memory_model: Arc<dyn Model>,
+    /// What `anthropic:<model-id>` in a request becomes (default [`claude_from_env`]).
+    pub claude: ClaudeFactory,
 }
 
 impl std::fmt::Debug for Demo {
@@ -57,8 +74,9 @@ impl std::fmt::Debug for Demo {
     }
 }
 
-/// Builds the demo components; `model` gives the model of each agent and
-/// team leader, by its id.
+/// Builds the demo components over `stores`; `model` gives the model of
+/// each agent and team leader by its id, and of the memory optimizer
+/// (`memory`).
 ///
 /// # Errors
 ///
@@ -70,14 +88,15 @@ impl std::fmt::Debug for Demo {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::sync::Arc;
 ///
-/// let store = Arc::new(agent_core::InMemoryStore::new());
-/// let demo = examples::demo::build(|_| Arc::new(examples::demo::offline_model()), store).await?;
+/// let stores = examples::demo::open_store(None).await?;
+/// let demo = examples::demo::build(|_| Arc::new(examples::demo::offline_model()), stores).await?;
 /// let weather = demo.agents.iter().find(|agent| agent.id() == Some("weather-agent")).unwrap();
 /// let output = weather.run("Weather in Paris?").await?;
 /// assert_eq!(output.content, "Result: It is sunny and 21C in Paris.");
 /// # Ok::<_, anyhow::Error>(()) }).unwrap();
 /// ```
-pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, store: Arc<dyn SessionStore>) -> anyhow::Result<Demo> {
+pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, stores: Stores) -> anyhow::Result<Demo> {
+    let Stores { sessions: store, memories, evals } = stores;
     let knowledge = knowledge::docs().await?;
     let weather = Agent::builder(model("weather-agent"))
         .id("weather-agent")
@@ -131,12 +150,29 @@ pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, store: Arc<dyn Sessio
         workflows: vec![research_then_write, approve_then_write],
         knowledge,
         store,
+        memories,
+        evals,
+        memory_model: model("memory"),
+        claude: Arc::new(claude_from_env),
     })
 }
 
 impl Demo {
-    /// An AgentOS builder serving every component, as `demo-os` ("Demo
-    /// AgentOS") on the demo's store; add a security key or limits, then build.
+    /// The demo with `claude` making the models `anthropic:<model-id>`
+    /// names (in `POST /optimize-memories`).
+    #[must_use]
+    pub fn with_claude(
+        mut self,
+        claude: impl Fn(&str) -> Result<Arc<dyn Model>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.claude = Arc::new(claude);
+        self
+    }
+
+    /// An AgentOS builder serving every component and the demo docs (on the
+    /// `/knowledge` routes, as `demo-docs`), as `demo-os` ("Demo AgentOS") on
+    /// the demo's store, with its memories, memory model and `anthropic`
+    /// models; add a security key or limits, then build.
     ///
     /// # Example
     ///
@@ -144,14 +180,23 @@ impl Demo {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use std::sync::Arc;
     ///
-    /// let store = examples::demo::open_store(None).await?;
-    /// let demo = examples::demo::build(|_| Arc::new(examples::demo::offline_model()), store).await?;
+    /// let stores = examples::demo::open_store(None).await?;
+    /// let demo = examples::demo::build(|_| Arc::new(examples::demo::offline_model()), stores).await?;
     /// let os = demo.os_builder().security_key(Some("secret".into())).build()?;
     /// let _router = os.router(); // or os.serve(listener, shutdown)
     /// # Ok::<_, anyhow::Error>(()) }).unwrap();
     /// ```
     pub fn os_builder(&self) -> agent_os::AgentOsBuilder<()> {
-        let mut builder = agent_os::AgentOs::builder().id("demo-os").name("Demo AgentOS").store(self.store.clone());
+        let claude = self.claude.clone();
+        let mut builder = agent_os::AgentOs::builder()
+            .id("demo-os")
+            .name("Demo AgentOS")
+            .store(self.store.clone())
+            .memory_store(self.memories.clone())
+            .eval_store(self.evals.clone())
+            .memory_model(self.memory_model.clone())
+            .models(move |provider, model_id| resolve(&claude, provider, model_id))
+            .knowledge(self.knowledge.clone());
         for agent in &self.agents {
             builder = builder.agent(agent.clone());
         }
@@ -165,6 +210,30 @@ impl Demo {
     }
 }
 
+/// The model a request's `provider:model-id` names: `anthropic` models from `claude`, no other provider.
+fn resolve(claude: &ClaudeFactory, provider: &str, model_id: &str) -> Result<Arc<dyn Model>, String> {
+    if provider.eq_ignore_ascii_case("anthropic") {
+        claude(model_id)
+    } else {
+        Err(format!("unknown model provider `{provider}`: this AgentOS serves `anthropic` models"))
+    }
+}
+
+/// The Claude model `model_id` when `ANTHROPIC_API_KEY` (or
+/// `ANTHROPIC_AUTH_TOKEN`) is set, honouring `ANTHROPIC_BASE_URL`; the
+/// offline brain otherwise, as for the demo's other models.
+///
+/// # Errors
+///
+/// The Claude client's construction error, as text.
+pub fn claude_from_env(model_id: &str) -> Result<Arc<dyn Model>, String> {
+    if !crate::has_anthropic_key() {
+        return Ok(Arc::new(offline_model()));
+    }
+    let claude = agent_claude::Claude::builder().model(model_id).build().map_err(|err| err.to_string())?;
+    Ok(Arc::new(claude))
+}
+
 /// Claude when `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`) is set
 /// (honouring `ANTHROPIC_BASE_URL`, so `cargo run --example
 /// fake_messages_api` can stand in for it), the offline brain otherwise.
@@ -174,4 +243,22 @@ impl Demo {
 /// The Claude client's construction error.
 pub fn model_from_env() -> Result<Arc<dyn Model>, agent_claude::Error> {
     crate::claude_or_offline(|| Arc::new(offline_model()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anthropic_models_resolve_and_other_providers_do_not() {
+        let claude: ClaudeFactory = Arc::new(|model_id: &str| match model_id {
+            "claude-sonnet-4-5" => Ok(Arc::new(offline_model()) as Arc<dyn Model>),
+            other => Err(format!("no model `{other}`")),
+        });
+        assert!(resolve(&claude, "anthropic", "claude-sonnet-4-5").is_ok());
+        assert!(resolve(&claude, "Anthropic", "claude-sonnet-4-5").is_ok());
+        assert_eq!(resolve(&claude, "anthropic", "claude-x").err().as_deref(), Some("no model `claude-x`"));
+        let refused = resolve(&claude, "openai", "gpt-4o").err().unwrap_or_default();
+        assert!(refused.contains("unknown model provider `openai`"), "{refused}");
+    }
 }

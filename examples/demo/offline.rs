@@ -58,6 +58,7 @@ fn conversation(request: &ModelRequest) -> Conversation {
             .map(last_turn)
             .unwrap_or_default(),
         messages: request.messages.len(),
+        output_schema: request.output_schema.clone(),
     }
 }
 

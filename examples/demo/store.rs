@@ -1,11 +1,39 @@
-//! The demo's session store: SQLite (a file or in memory) or Postgres, by URL.
+//! The demo's database: SQLite (a file or in memory) or Postgres, by URL, holding both sessions and user memories.
 
 use std::sync::Arc;
 
 use agent_core::SessionStore;
+use agent_core::eval::EvalStore;
+use agent_core::memory::MemoryStore;
 use agent_memory::{PostgresStore, SqliteStore};
 
-/// Opens the session store `url` names: `postgres://…` / `postgresql://…`
+/// One database seen two ways: the session store every component saves
+/// to, and the memory store of the `/memories` routes.
+#[derive(Clone)]
+pub struct Stores {
+    /// Sessions and runs.
+    pub sessions: Arc<dyn SessionStore>,
+    /// User memories, in the same database.
+    pub memories: Arc<dyn MemoryStore>,
+    /// Eval runs, in the same database.
+    pub evals: Arc<dyn EvalStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    /// The views of one store that keeps sessions, memories and eval runs.
+    pub fn of<S: SessionStore + MemoryStore + EvalStore + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self { sessions: store.clone(), memories: store.clone(), evals: store }
+    }
+}
+
+/// Opens the database `url` names: `postgres://…` / `postgresql://…`
 /// for Postgres, `sqlite:…` for SQLite, any other text as a SQLite file
 /// path, and no URL for SQLite in memory. The schema is migrated on open.
 ///
@@ -20,17 +48,17 @@ use agent_memory::{PostgresStore, SqliteStore};
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let store = examples::demo::open_store(None).await?;
-/// # let _ = store;
+/// let stores = examples::demo::open_store(None).await?;
+/// # let _ = stores.sessions;
 /// # Ok::<_, anyhow::Error>(()) }).unwrap();
 /// ```
-pub async fn open_store(url: Option<&str>) -> anyhow::Result<Arc<dyn SessionStore>> {
+pub async fn open_store(url: Option<&str>) -> anyhow::Result<Stores> {
     Ok(match url {
-        None => Arc::new(SqliteStore::open_in_memory().await?),
+        None => Stores::of(SqliteStore::open_in_memory().await?),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Arc::new(PostgresStore::connect(url).await?)
+            Stores::of(PostgresStore::connect(url).await?)
         }
-        Some(url) if url.starts_with("sqlite:") => Arc::new(SqliteStore::connect(url).await?),
-        Some(path) => Arc::new(SqliteStore::open(path).await?),
+        Some(url) if url.starts_with("sqlite:") => Stores::of(SqliteStore::connect(url).await?),
+        Some(path) => Stores::of(SqliteStore::open(path).await?),
     })
 }

@@ -5,7 +5,7 @@
 //! Runs on Claude when ANTHROPIC_API_KEY is set (honouring
 //! ANTHROPIC_BASE_URL: point it at `cargo run --example fake_messages_api`
 //! to use the real client without a key), on the offline demo brain
-//! otherwise, and says which. Sessions go to an embedded SQLite file
+//! otherwise, and says which. Sessions and user memories go to an embedded SQLite file
 //! (`--db PATH`, default `agentos.db`) or to Postgres (`--db postgres://…`
 //! or DATABASE_URL), so several server processes can share one database.
 //! OS_SECURITY_KEY, when set, is required as a bearer token on every route

@@ -1,6 +1,8 @@
-//! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run and
-//! discovery method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set, served by `agent-os`
-//! on the real Claude client pointed at the strict fake Messages API with the demo brain.
+//! The real Python AgentOS client against the demo AgentOS: `agent-os/compat/compat.py` drives every run,
+//! discovery, memory, session and knowledge method of `agno.client.AgentOSClient` (agno 3.1.10) against the demo set,
+//! served by `agent-os` on the real Claude client pointed at the strict fake Messages API with the demo brain
+//! (models a request names, `anthropic:<model-id>`, too); `a2a_compat.py` drives the A2A routes with the
+//! official A2A client.
 //!
 //! Runs when `AGENT_OS_COMPAT_PYTHON` names an interpreter with the pinned client
 //! (`agent-os/compat/setup.sh VENV_DIR` prints it); CI sets it, and `AGENT_OS_REQUIRE_COMPAT=1`, which
@@ -16,7 +18,7 @@ use std::time::Duration;
 use agent_core::Model;
 use examples::demo;
 
-/// How long the whole script may take (it makes about 60 calls, each answered in milliseconds).
+/// How long the whole script may take (a few hundred calls, each answered in milliseconds: about 4 s in all).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The security key the server requires and the script sends.
@@ -39,8 +41,14 @@ async fn the_python_agentos_client_drives_the_demo_os() {
     // A database file, as a deployment would use.
     let database = std::env::temp_dir().join(format!("agentos-compat-{}.db", std::process::id()));
     remove_database(&database);
-    let store = demo::open_store(Some(&database.display().to_string())).await.unwrap();
-    let demo = demo::build(move |_| claude.clone(), store).await.unwrap();
+    let stores = demo::open_store(Some(&database.display().to_string())).await.unwrap();
+    let fake_url = fake.url().to_owned();
+    // `anthropic:<model-id>` in a request (optimize-memories) is Claude with that id, on the fake too.
+    let demo = demo::build(move |_| claude.clone(), stores).await.unwrap().with_claude(move |model_id| {
+        let claude = agent_claude::Claude::builder().api_key("sk-ant-fake").base_url(&fake_url).env_lookup(|_| None);
+        let claude = claude.model(model_id).build().map_err(|err| err.to_string())?;
+        Ok(Arc::new(claude) as Arc<dyn Model>)
+    });
     let os = demo.os_builder().security_key(Some(SECURITY_KEY.into())).build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -49,22 +57,41 @@ async fn the_python_agentos_client_drives_the_demo_os() {
         stopped.await.ok();
     }));
 
-    let child = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(&url)
-        .arg("--keep-going")
-        .env("AGENT_OS_SECURITY_KEY", SECURITY_KEY)
-        .env("PYTHONUNBUFFERED", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {}: {err}", Path::new(&python).display()));
+    let run = |script: &Path, args: Vec<String>| {
+        tokio::process::Command::new(&python)
+            .arg(script)
+            .args(args)
+            .env("AGENT_OS_SECURITY_KEY", SECURITY_KEY)
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", Path::new(&python).display()))
+    };
+    let child = run(&script, vec![url.clone(), "--keep-going".into()]);
     let finished = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await;
+    // The A2A routes, through the official A2A client.
+    let a2a_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-os/compat/a2a_compat.py");
+    let a2a = run(&a2a_script, vec![url.clone(), SECURITY_KEY.into()]);
+    let a2a_finished = tokio::time::timeout(SCRIPT_TIMEOUT, a2a.wait_with_output()).await;
     stop.send(()).ok();
     server.await.unwrap().unwrap();
     remove_database(&database);
 
+    let a2a_output = match a2a_finished {
+        Ok(output) => output.unwrap(),
+        Err(_) => panic!("a2a_compat.py did not finish within {SCRIPT_TIMEOUT:?}"),
+    };
+    let a2a_stdout = String::from_utf8_lossy(&a2a_output.stdout);
+    let a2a_stderr = String::from_utf8_lossy(&a2a_output.stderr);
+    assert!(
+        a2a_output.status.success(),
+        "a2a_compat.py failed ({}):\n{a2a_stdout}\n--- stderr ---\n{a2a_stderr}",
+        a2a_output.status
+    );
+    println!("{a2a_stdout}");
     let output = match finished {
         Ok(output) => output.unwrap(),
         Err(_) => panic!("compat.py did not finish within {SCRIPT_TIMEOUT:?}"),

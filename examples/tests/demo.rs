@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use agent_claude::fake::FakeApi;
+use agent_core::memory::{MemoryManager, MemoryQuery, UserMemory};
 use agent_core::{Agent, Model, RunEventKind, RunStatus, Team, ToolDecision, Workflow};
 use examples::demo::{self, Demo};
 use futures::StreamExt;
@@ -128,4 +129,51 @@ async fn workflows_research_then_write_and_pause_at_the_approval_step() {
         assert!(done.content.as_str().unwrap_or_default().contains("not done"), "{path}: {:?}", done.content);
         no_rejections(&fake);
     }
+}
+
+#[tokio::test]
+async fn the_memory_optimizer_merges_duplicate_memories() {
+    for (path, demo, fake) in both().await {
+        let memories = [("User likes tea.", "drink"), ("user likes TEA", "food"), ("User lives in Oslo.", "home")];
+        for (memory, topic) in memories {
+            demo.memories.upsert_memory(&UserMemory::new("u-opt", memory).with_topics([topic])).await.unwrap();
+        }
+        let manager = MemoryManager::new(demo.memory_model.clone(), demo.memories.clone());
+        let outcome = manager.optimize("u-opt").await.unwrap();
+        assert_eq!((outcome.memories_before, outcome.memories_after), (3, 2), "{path}");
+        assert!(outcome.tokens_saved > 0, "{path}: {outcome:?}");
+        let mut stored = demo.memories.list_memories(&MemoryQuery::user("u-opt")).await.unwrap().items;
+        stored.sort_by_key(|memory| memory.memory.to_lowercase());
+        let merged: Vec<(String, Vec<String>)> = stored
+            .into_iter()
+            .map(|mut memory| {
+                memory.topics.sort();
+                (memory.memory.to_lowercase(), memory.topics)
+            })
+            .collect();
+        assert_eq!(merged[0].1, ["drink", "food"], "{path}: {merged:?}");
+        assert_eq!(merged[1], ("user lives in oslo.".to_owned(), vec!["home".to_owned()]), "{path}");
+        no_rejections(&fake);
+    }
+}
+
+#[tokio::test]
+async fn the_demo_server_serves_its_docs_on_the_knowledge_routes() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let demo = demo::build(|_| Arc::new(demo::offline_model()), demo::open_store(None).await.unwrap()).await.unwrap();
+    let os = demo.os_builder().build().unwrap();
+    let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let response = os.router().oneshot(request("/knowledge/content?sort_by=name&sort_order=asc")).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|item| item["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["approvals.md", "sessions.md", "weather.md"]);
+    let response = os.router().oneshot(request("/config")).await.unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(config["knowledge"]["knowledge_instances"][0]["id"], "demo-docs");
 }

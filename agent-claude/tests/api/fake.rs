@@ -7,7 +7,7 @@ use crate::support::{FakeApi, Reply};
 /// POSTs `body` to `path` with the usual headers plus `betas`; returns the
 /// status and the error message ("" for a success).
 async fn post(fake: &FakeApi, path: &str, betas: &str, body: Value) -> (u16, String) {
-    let mut request = reqwest::Client::new()
+    let mut request = crate::support::raw_http()
         .post(format!("{}{path}", fake.url()))
         .header("x-api-key", "k")
         .header("anthropic-version", "2023-06-01")
@@ -59,10 +59,10 @@ async fn valid_requests_get_the_scripted_reply() {
 #[tokio::test]
 async fn headers_and_credentials() {
     let fake = FakeApi::start([]).await;
-    let bare = reqwest::Client::new().post(format!("{}/v1/messages", fake.url())).json(&base());
+    let bare = crate::support::raw_http().post(format!("{}/v1/messages", fake.url())).json(&base());
     let response = bare.header("x-api-key", "k").send().await.unwrap();
     assert_eq!(response.status(), 400, "anthropic-version is required");
-    let both = reqwest::Client::new()
+    let both = crate::support::raw_http()
         .post(format!("{}/v1/messages", fake.url()))
         .header("anthropic-version", "2023-06-01")
         .header("x-api-key", "k")

@@ -4,6 +4,7 @@
 
 mod config;
 mod endpoints;
+mod errors;
 mod fake;
 mod fallbacks;
 mod faults;

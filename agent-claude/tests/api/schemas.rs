@@ -194,7 +194,7 @@ async fn the_fake_answers_a_schema_the_api_rejects_with_its_400() {
         "messages": [{"role": "user", "content": "hi"}],
         "output_config": {"format": {"type": "json_schema", "schema": schema_for::<Numbers>()}}
     });
-    let response = reqwest::Client::new()
+    let response = crate::support::raw_http()
         .post(format!("{}/v1/messages", fake.url()))
         .header("x-api-key", "k")
         .header("anthropic-version", "2023-06-01")

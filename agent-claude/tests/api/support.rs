@@ -17,3 +17,11 @@ pub fn json_fixture(status: u16, name: &str) -> Reply {
 pub fn sse_fixture(name: &str) -> Reply {
     Reply::sse(&fixture(name), 7)
 }
+
+/// A plain `reqwest` client for requests the Claude client would not send.
+/// The crate builds `reqwest` without a crypto provider, so one is installed
+/// first (as `ClaudeBuilder::build` does).
+pub fn raw_http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -377,14 +377,14 @@ pub(crate) async fn paused_run(
         Origin::Paused(paused) => Ok(*paused),
         Origin::NotPaused { run_id } => Err(Error::Continue(format!("run `{run_id}` is not paused"))),
         Origin::Stored { session_id: stored_in, run_id } => {
-            load_paused(store, session_id.unwrap_or(&stored_in), &run_id).await
+            let store = store.ok_or_else(|| Error::Continue("there is no store to load the paused run from".into()))?;
+            load_paused(&**store, session_id.unwrap_or(&stored_in), &run_id).await
         }
     }
 }
 
 /// A paused run kept in a store.
-async fn load_paused(store: Option<&Arc<dyn SessionStore>>, session_id: &str, run_id: &str) -> Result<PausedRun> {
-    let store = store.ok_or_else(|| Error::Continue("there is no store to load the paused run from".into()))?;
+pub(crate) async fn load_paused(store: &dyn SessionStore, session_id: &str, run_id: &str) -> Result<PausedRun> {
     let record = store
         .run(session_id, run_id)
         .await?

@@ -113,10 +113,9 @@ impl<'a, D: Send + Sync + 'static> Run<'a, D> {
                 .await?,
             ),
             (None, Some(session_id)) => {
-                return Err(Error::Config(format!(
-                    "the run has session `{session_id}` but the agent has no store to keep it in; \
-                     add one with `.store(..)` on the builder"
-                )));
+                let component =
+                    agent.id.as_deref().map_or_else(|| "the agent".to_owned(), |id| format!("agent `{id}`"));
+                return Err(Error::SessionWithoutStore { session_id: session_id.clone(), component });
             }
             _ => None,
         };

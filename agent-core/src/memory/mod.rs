@@ -12,7 +12,7 @@
 
 mod manager;
 pub(crate) mod store;
-mod structured;
+pub(crate) mod structured;
 mod summary;
 mod tools;
 

@@ -15,7 +15,7 @@ use crate::tool::schema::schema_for;
 ///
 /// [`Error::Model`] when the call fails; [`Error::OutputValidation`] when the
 /// answer is not JSON of the expected shape.
-pub(super) async fn ask<T: DeserializeOwned + JsonSchema>(
+pub(crate) async fn ask<T: DeserializeOwned + JsonSchema>(
     model: &dyn Model,
     instructions: String,
     messages: Vec<Message>,

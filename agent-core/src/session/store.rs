@@ -41,9 +41,11 @@ pub enum StoreError {
     /// cannot hold, ...).
     #[error("invalid store request: {0}")]
     Invalid(String),
-    /// The database failed.
+    /// The database failed; the message is the driver's error (match the
+    /// variant and downcast the box to reach it). It is not also the error's
+    /// `source`, so a printed cause chain shows it once.
     #[error("store backend error: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The error message a run gets when [`SessionStore::fail_abandoned_runs`]

@@ -30,6 +30,10 @@ fn broadcast_id(member_id: &str) -> String {
 impl<D: Send + Sync + 'static> Team<D> {
     pub(super) async fn execute_job(&self, job: RunJob<D>) -> Result<RunOutput<Value>> {
         let RunJob { start, mut options, events } = job;
+        if let (None, Some(session_id)) = (&self.inner.store, &options.session_id) {
+            let component = format!("team `{}`", self.id());
+            return Err(Error::SessionWithoutStore { session_id: session_id.clone(), component });
+        }
         let run_id = options.run_id_or_new();
         if options.deps.is_none() {
             options.deps.clone_from(&self.inner.deps);

@@ -154,10 +154,10 @@ impl<D: Send + Sync + 'static> Workflow<D> {
                 Some(open.await?)
             }
             (None, Some(session_id)) => {
-                return Err(Error::Config(format!(
-                    "the run has session `{session_id}` but workflow `{}` has no store; add one with `.store(..)`",
-                    workflow.id
-                )));
+                return Err(Error::SessionWithoutStore {
+                    session_id: session_id.clone(),
+                    component: format!("workflow `{}`", workflow.id),
+                });
             }
             _ => None,
         };

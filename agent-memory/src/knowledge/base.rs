@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::chunker::Chunking;
 use super::config::KnowledgeConfig;
 use super::content::{Content, ContentInput, ContentPatch, ContentQuery, ContentStatus, ContentStatusReport};
-use super::ingest::{self, Prepared, Raw, prepare};
+use super::ingest::{self, Plan, Prepared, Raw, prepare};
 use super::source::{self, Source, SourceFiles};
 use super::store::KnowledgeStore;
 
@@ -106,7 +106,7 @@ impl KnowledgeBase {
     /// A store error. Problems with the content itself are never errors
     /// here: they end as the item's `failed` status.
     pub async fn add(&self, input: ContentInput) -> Result<Content, KnowledgeError> {
-        let Prepared { mut content, raw, text_default } = prepare(input, self.inner.max_bytes).await;
+        let Prepared { mut content, raw, plan } = prepare(input, self.inner.max_bytes).await;
         if let Some(existing) = self.inner.store.insert_content(&content).await? {
             if existing.status != ContentStatus::Failed || self.inner.is_in_flight(Some(&existing.id)) {
                 return Ok(existing);
@@ -117,7 +117,7 @@ impl KnowledgeBase {
                 return Err(not_found(&content.id));
             }
         }
-        self.start(content, raw, text_default).await
+        self.start(content, raw, plan).await
     }
 
     /// Adds content and waits for its ingestion to end; returns the item,
@@ -142,7 +142,7 @@ impl KnowledgeBase {
     pub async fn replace(&self, id: &str, input: ContentInput) -> Result<Content, KnowledgeError> {
         let existing = self.inner.store.content(id).await?.ok_or_else(|| not_found(id))?;
         let keep_name = input.name.is_none();
-        let Prepared { mut content, raw, text_default } = prepare(input, self.inner.max_bytes).await;
+        let Prepared { mut content, raw, plan } = prepare(input, self.inner.max_bytes).await;
         content.id = existing.id.clone();
         content.created_at = existing.created_at;
         if keep_name {
@@ -157,14 +157,14 @@ impl KnowledgeBase {
         if !self.inner.store.update_content(&content).await? {
             return Err(not_found(id));
         }
-        self.start(content, raw, text_default).await
+        self.start(content, raw, plan).await
     }
 
     async fn start(
         &self,
         content: Content,
         raw: Result<Raw, KnowledgeError>,
-        text_default: bool,
+        plan: Plan,
     ) -> Result<Content, KnowledgeError> {
         match raw {
             Err(err) => {
@@ -174,7 +174,7 @@ impl KnowledgeBase {
             }
             Ok(raw) => {
                 self.inner.in_flight.lock().unwrap_or_else(PoisonError::into_inner).insert(content.id.clone());
-                tokio::spawn(ingest::run(Arc::clone(&self.inner), content.clone(), raw, text_default));
+                tokio::spawn(ingest::run(Arc::clone(&self.inner), content.clone(), raw, plan));
                 Ok(content)
             }
         }
@@ -259,6 +259,27 @@ impl KnowledgeBase {
     /// A store error.
     pub async fn delete(&self, id: &str) -> Result<bool, KnowledgeError> {
         self.inner.store.delete_content(id).await
+    }
+
+    /// Deletes every item and its chunks; returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// A store error; the items deleted before it stay deleted.
+    pub async fn delete_all(&self) -> Result<u64, KnowledgeError> {
+        let items = self.inner.store.list_content(&ContentQuery::default()).await?.items;
+        let mut deleted = 0;
+        for item in items {
+            if self.inner.store.delete_content(&item.id).await? {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// The largest content item read, fetched or given, in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.inner.max_bytes
     }
 
     /// Marks failed the items a stopped process left `processing` (no

@@ -114,6 +114,7 @@ impl KnowledgeBaseBuilder {
 
     /// The knowledge base.
     pub fn build(self) -> KnowledgeBase {
+        super::http::install_crypto_provider();
         KnowledgeBase {
             inner: Arc::new(Inner {
                 name: self.name,

@@ -78,6 +78,7 @@ impl KnowledgeConfig {
     pub(crate) fn describe(name: &str, chunking: Option<Chunking>, has_embedder: bool, filters: Vec<String>) -> Self {
         let readers = ReaderKind::ALL
             .into_iter()
+            .filter(|reader| reader.is_enabled())
             .map(|reader| {
                 let preferred = chunking.unwrap_or_else(|| Chunking::for_reader(reader)).key();
                 let mut chunkers = vec![preferred.to_owned()];
@@ -92,13 +93,14 @@ impl KnowledgeConfig {
             })
             .collect();
         let mut readers_for_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for reader in ReaderKind::ALL {
+        for reader in ReaderKind::ALL.into_iter().filter(|reader| reader.is_enabled()) {
             for extension in reader.extensions() {
                 readers_for_type.entry(format!(".{extension}")).or_default().push(reader.id().into());
             }
             readers_for_type.entry(reader.media_type().into()).or_default().push(reader.id().into());
         }
-        let all: Vec<String> = ReaderKind::ALL.iter().map(|reader| reader.id().to_owned()).collect();
+        let all: Vec<String> =
+            ReaderKind::ALL.iter().filter(|reader| reader.is_enabled()).map(|reader| reader.id().to_owned()).collect();
         readers_for_type.insert("file".into(), all.clone());
         readers_for_type.insert("url".into(), all);
         readers_for_type.insert("text".into(), vec!["text".into(), "markdown".into()]);

@@ -5,6 +5,9 @@ use agent_core::SortOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::chunker::Chunking;
+use super::reader::ReaderKind;
+
 /// Where a content item is in its ingestion.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +125,10 @@ pub struct ContentInput {
     pub metadata: Map<String, Value>,
     /// Media type, when known (an upload's `Content-Type`); guessed from the name otherwise.
     pub content_type: Option<String>,
+    /// The reader to parse it with, whatever its name and media type say.
+    pub reader: Option<ReaderKind>,
+    /// How to chunk this item, instead of the knowledge base's chunking.
+    pub chunking: Option<Chunking>,
 }
 
 impl ContentInput {
@@ -146,7 +153,15 @@ impl ContentInput {
     }
 
     fn new(body: ContentBody) -> Self {
-        Self { body, name: None, description: String::new(), metadata: Map::new(), content_type: None }
+        Self {
+            body,
+            name: None,
+            description: String::new(),
+            metadata: Map::new(),
+            content_type: None,
+            reader: None,
+            chunking: None,
+        }
     }
 
     /// Sets the name.
@@ -181,6 +196,20 @@ impl ContentInput {
     #[must_use]
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Reads the content with this reader (an upload's `reader_id`).
+    #[must_use]
+    pub fn reader(mut self, reader: ReaderKind) -> Self {
+        self.reader = Some(reader);
+        self
+    }
+
+    /// Chunks the content this way (an upload's `chunker`, `chunk_size`, `chunk_overlap`).
+    #[must_use]
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.chunking = Some(chunking);
         self
     }
 }

@@ -104,6 +104,7 @@ impl HttpEmbedder {
         if config.batch_size == 0 || config.dimensions == 0 {
             return Err(KnowledgeError::Invalid("embedder batch size and dimensions must be positive".into()));
         }
+        super::http::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .build()

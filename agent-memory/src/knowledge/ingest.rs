@@ -81,15 +81,26 @@ pub(crate) enum Raw {
 
 /// Runs the pipeline for one item and records its outcome; never fails,
 /// and a panic in it (an embedder's, a store's) fails the item.
-pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, text_default: bool) {
+/// How one item is read and chunked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    /// Content of no known type is read as text (text given directly).
+    pub(crate) text_default: bool,
+    /// The reader asked for, whatever the name and media type say.
+    pub(crate) reader: Option<ReaderKind>,
+    /// The chunking asked for, instead of the knowledge base's.
+    pub(crate) chunking: Option<Chunking>,
+}
+
+pub(crate) async fn run(inner: Arc<Inner>, content: Content, raw: Raw, plan: Plan) {
     let id = content.id.clone();
     let _finished = Finished { inner: Arc::clone(&inner), id: id.clone() };
     let ingest = async {
         // Never closed: the semaphore lives as long as `inner`.
         let _slot = inner.ingest_slots.acquire().await.ok();
-        AssertUnwindSafe(index(&inner, content.clone(), raw, text_default)).catch_unwind().await.unwrap_or_else(
-            |panic| Err(KnowledgeError::Read(format!("ingestion panicked: {}", panic_message(&*panic)))),
-        )
+        AssertUnwindSafe(index(&inner, content.clone(), raw, plan)).catch_unwind().await.unwrap_or_else(|panic| {
+            Err(KnowledgeError::Read(format!("ingestion panicked: {}", panic_message(&*panic))))
+        })
     };
     let outcome = tokio::select! {
         outcome = ingest => outcome,
@@ -124,7 +135,7 @@ async fn heartbeat(inner: &Inner, id: &str) -> std::convert::Infallible {
     }
 }
 
-async fn index(inner: &Inner, mut content: Content, raw: Raw, text_default: bool) -> Result<(), KnowledgeError> {
+async fn index(inner: &Inner, mut content: Content, raw: Raw, plan: Plan) -> Result<(), KnowledgeError> {
     let bytes = match raw {
         Raw::Bytes(bytes) => bytes,
         Raw::Url(url) => {
@@ -137,17 +148,20 @@ async fn index(inner: &Inner, mut content: Content, raw: Raw, text_default: bool
         }
     };
     let media_type = Some(content.content_type.as_str()).filter(|media_type| !media_type.is_empty());
-    let reader =
-        match ReaderKind::detect(&content.source, media_type).or_else(|_| ReaderKind::detect(&content.name, None)) {
-            Ok(reader) => reader,
-            Err(_) if text_default => ReaderKind::Text,
-            Err(err) => return Err(err),
-        };
+    let detected = match plan.reader {
+        Some(reader) => Ok(reader),
+        None => ReaderKind::detect(&content.source, media_type).or_else(|_| ReaderKind::detect(&content.name, None)),
+    };
+    let reader = match detected {
+        Ok(reader) => reader,
+        Err(_) if plan.text_default => ReaderKind::Text,
+        Err(err) => return Err(err),
+    };
     content.reader = reader.id().to_owned();
     if content.content_type.is_empty() {
         content.content_type = reader.media_type().to_owned();
     }
-    let chunking = inner.chunking.unwrap_or_else(|| Chunking::for_reader(reader));
+    let chunking = plan.chunking.or(inner.chunking).unwrap_or_else(|| Chunking::for_reader(reader));
     let chunks = tokio::task::spawn_blocking(move || chunking.chunk(&reader.read(&bytes)?))
         .await
         .map_err(|err| KnowledgeError::Read(format!("the reader stopped unexpectedly: {err}")))??;
@@ -234,7 +248,7 @@ fn fetch_error(inner: &Inner, url: &str, err: &reqwest::Error) -> KnowledgeError
 pub(crate) struct Prepared {
     pub(crate) content: Content,
     pub(crate) raw: Result<Raw, KnowledgeError>,
-    pub(crate) text_default: bool,
+    pub(crate) plan: Plan,
 }
 
 /// Reads a regular file of at most `max_bytes` (blocking: run it off the runtime).
@@ -268,11 +282,11 @@ pub(crate) async fn prepare(input: ContentInput, max_bytes: usize) -> Prepared {
     let (name, source, raw, hash_input, text_default) = match input.body {
         ContentBody::Text(text) => {
             let name = input.name.unwrap_or_else(|| "text".into());
-            (name.clone(), name, Ok(text.into_bytes()), None, true)
+            (name.clone(), name, within(text.into_bytes(), max_bytes), None, true)
         }
         ContentBody::Bytes(bytes) => {
             let name = input.name.unwrap_or_else(|| "upload".into());
-            (name.clone(), name, Ok(bytes), None, false)
+            (name.clone(), name, within(bytes, max_bytes), None, false)
         }
         ContentBody::File(path) => {
             let source = path.display().to_string();
@@ -311,7 +325,18 @@ pub(crate) async fn prepare(input: ContentInput, max_bytes: usize) -> Prepared {
         ..Content::default()
     };
     let raw = if is_url { Ok(Raw::Url(source)) } else { raw.map(Raw::Bytes) };
-    Prepared { content, raw, text_default }
+    Prepared { content, raw, plan: Plan { text_default, reader: input.reader, chunking: input.chunking } }
+}
+
+/// Content given in hand, refused when larger than `max_bytes`.
+fn within(bytes: Vec<u8>, max_bytes: usize) -> Result<Vec<u8>, KnowledgeError> {
+    if bytes.len() > max_bytes {
+        return Err(KnowledgeError::Read(format!(
+            "the content ({} bytes) is larger than the {max_bytes} byte limit",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {

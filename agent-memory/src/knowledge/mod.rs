@@ -33,10 +33,13 @@ mod chunker;
 mod config;
 mod content;
 mod embedder;
+mod http;
 mod ingest;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod reader;
 mod source;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 mod vector_index;
@@ -49,9 +52,11 @@ pub use content::{
     Content, ContentBody, ContentInput, ContentPatch, ContentQuery, ContentSort, ContentStatus, ContentStatusReport,
 };
 pub use embedder::{HttpEmbedder, HttpEmbedderConfig};
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresKnowledge;
 pub use reader::{Document, ReaderKind};
 pub use source::{PageMeta, Source, SourceFile, SourceFiles, SourceFolder};
-pub use sqlite::{KNOWLEDGE_SCHEMA_VERSION, SqliteKnowledge};
-pub use store::{KnowledgeStore, StoredChunk, merge_metadata};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteKnowledge;
+pub use store::{KNOWLEDGE_SCHEMA_VERSION, KnowledgeStore, StoredChunk, merge_metadata};
 pub use vector_index::{ExactIndex, IndexEntry, IndexKind, IvfIndex, VectorIndex};

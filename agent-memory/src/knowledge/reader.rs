@@ -7,9 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// HTML is rendered this wide; wide enough that paragraphs are not wrapped.
+#[cfg(feature = "html")]
 const HTML_WIDTH: usize = 10_000;
 
 /// The kinds of content a knowledge base reads.
+///
+/// HTML and PDF need the crate's `html` and `pdf` features; without them
+/// such content fails to read with a message naming the feature
+/// ([`ReaderKind::is_enabled`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReaderKind {
@@ -17,9 +22,9 @@ pub enum ReaderKind {
     Text,
     /// Markdown (kept as is; chunked by headings).
     Markdown,
-    /// HTML, rendered to text with `html2text`.
+    /// HTML, rendered to text with `html2text` (feature `html`).
     Html,
-    /// PDF, text extracted page by page with `pdf-extract`.
+    /// PDF, text extracted page by page with `pdf-extract` (feature `pdf`).
     Pdf,
     /// CSV, one `column: value` line per row, with the `csv` crate.
     Csv,
@@ -39,6 +44,16 @@ pub struct Document {
 impl ReaderKind {
     /// Every reader.
     pub const ALL: [Self; 6] = [Self::Text, Self::Markdown, Self::Html, Self::Pdf, Self::Csv, Self::Json];
+
+    /// Whether this build can read the kind: HTML and PDF need the `html`
+    /// and `pdf` features, the others are always there.
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Self::Html => cfg!(feature = "html"),
+            Self::Pdf => cfg!(feature = "pdf"),
+            Self::Text | Self::Markdown | Self::Csv | Self::Json => true,
+        }
+    }
 
     /// The reader's id in the AgentOS config (`text`, `markdown`, ...).
     pub fn id(self) -> &'static str {
@@ -126,8 +141,9 @@ impl ReaderKind {
     /// # Errors
     ///
     /// [`KnowledgeError::Read`] when the content cannot be parsed (a PDF
-    /// that makes the parser panic included), [`KnowledgeError::Empty`] when
-    /// it holds no text.
+    /// that makes the parser panic included) or its reader is not in this
+    /// build (HTML or PDF without the feature), [`KnowledgeError::Empty`]
+    /// when it holds no text.
     pub fn read(self, bytes: &[u8]) -> Result<Document, KnowledgeError> {
         let document = match self {
             Self::Text | Self::Markdown => Document { text: utf8(bytes)?.to_owned(), page_starts: Vec::new() },
@@ -152,12 +168,33 @@ fn utf8(bytes: &[u8]) -> Result<&str, KnowledgeError> {
     Ok(text)
 }
 
+#[cfg(feature = "html")]
 fn read_html(bytes: &[u8]) -> Result<String, KnowledgeError> {
     html2text::config::plain_no_decorate()
         .string_from_read(bytes, HTML_WIDTH)
         .map_err(|err| KnowledgeError::Read(format!("invalid HTML: {err}")))
 }
 
+#[cfg(not(feature = "html"))]
+fn read_html(_bytes: &[u8]) -> Result<String, KnowledgeError> {
+    Err(not_in_build("HTML", "html"))
+}
+
+#[cfg(not(feature = "pdf"))]
+fn read_pdf(_bytes: &[u8]) -> Result<Document, KnowledgeError> {
+    Err(not_in_build("PDF", "pdf"))
+}
+
+/// The error for content whose reader is behind a feature this build lacks.
+#[cfg(not(all(feature = "html", feature = "pdf")))]
+fn not_in_build(what: &str, feature: &str) -> KnowledgeError {
+    KnowledgeError::Read(format!(
+        "this build cannot read {what}: enable the `{feature}` feature of agent-memory \
+         (`agent-memory = {{ ..., features = [\"{feature}\"] }}`)"
+    ))
+}
+
+#[cfg(feature = "pdf")]
 fn read_pdf(bytes: &[u8]) -> Result<Document, KnowledgeError> {
     // pdf-extract panics on some malformed files; a bad upload must fail, not crash.
     let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes))

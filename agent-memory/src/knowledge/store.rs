@@ -7,6 +7,10 @@ use serde_json::{Map, Value};
 
 use super::content::{Content, ContentQuery};
 
+/// The schema version of the knowledge tables (kept in `knowledge_schema_version`),
+/// the same number for both backends.
+pub const KNOWLEDGE_SCHEMA_VERSION: i64 = 1;
+
 /// A chunk as a store keeps it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredChunk {
@@ -130,6 +134,11 @@ pub trait KnowledgeStore: Send + Sync + 'static {
     ///
     /// A store error.
     async fn stale_processing(&self, updated_before: i64) -> Result<Vec<Content>, KnowledgeError>;
+
+    /// The name of the table content items are kept in (shown in the AgentOS config).
+    fn content_table(&self) -> &str {
+        "knowledge_content"
+    }
 }
 
 /// A chunk's searchable metadata: the content item's, overridden by the chunk's own.
@@ -185,11 +194,13 @@ pub(crate) fn corrupt(what: &'static str, id: &str, message: impl std::fmt::Disp
 }
 
 /// Embeddings as little-endian `f32` bytes (the SQLite BLOB format).
+#[cfg(feature = "sqlite")]
 pub(crate) fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// The inverse of [`vector_to_bytes`]; `None` when the length is not a multiple of 4.
+#[cfg(feature = "sqlite")]
 pub(crate) fn vector_from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
     if !bytes.len().is_multiple_of(4) {
         return None;

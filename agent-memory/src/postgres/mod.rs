@@ -20,6 +20,8 @@ use crate::sql::{SqlStore, migrate};
 
 /// How to connect a [`PostgresStore`].
 ///
+/// Needs the `postgres` feature.
+///
 /// # TLS
 ///
 /// Connections use TLS (rustls) as the URL's `sslmode` says, as with
@@ -125,6 +127,8 @@ impl PostgresOptions {
 
 /// Sessions, runs and user memories in Postgres, for deployments where many
 /// server processes share one database.
+///
+/// Needs the `postgres` feature.
 ///
 /// Queries go through a connection pool; each `save_run` is one transaction,
 /// and migrations take an advisory lock so processes starting together

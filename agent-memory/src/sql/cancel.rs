@@ -1,6 +1,7 @@
 //! How a store learns that a cancel may have been requested: the signal a
 //! `wait_cancel` waits on between checks of the stored flag.
 
+#[cfg(feature = "sqlite")]
 use std::time::Duration;
 
 use agent_core::StoreError;
@@ -22,14 +23,17 @@ pub(crate) trait CancelWatch: Send {
 }
 
 /// Wakes every `interval`: polling, for backends without notifications.
+#[cfg(feature = "sqlite")]
 pub(crate) struct Polling {
     pub(crate) interval: Duration,
 }
 
+#[cfg(feature = "sqlite")]
 struct PollWatch {
     interval: Duration,
 }
 
+#[cfg(feature = "sqlite")]
 #[async_trait]
 impl CancelSignal for Polling {
     async fn watch(&self) -> Result<Box<dyn CancelWatch>, StoreError> {
@@ -37,6 +41,7 @@ impl CancelSignal for Polling {
     }
 }
 
+#[cfg(feature = "sqlite")]
 #[async_trait]
 impl CancelWatch for PollWatch {
     async fn changed(&mut self, _run_id: &str) {

@@ -1,4 +1,4 @@
-//! `SqlStore<DB>`: the session and memory stores written once over sqlx,
+//! `SqlStore<DB>`: the session, memory and eval stores written once over sqlx,
 //! with the few pieces of SQL that differ per backend in a [`Dialect`].
 //!
 //! Queries use `$n` placeholders (SQLite accepts them too) and bind JSON
@@ -6,6 +6,7 @@
 //! Postgres, so nearly every statement is the same text on both.
 
 mod cancel;
+mod evals;
 mod memories;
 mod metrics;
 pub(crate) mod migrate;
@@ -21,7 +22,11 @@ use agent_core::StoreError;
 use serde_json::Value;
 use sqlx::{Database, Pool};
 
-pub(crate) use cancel::{CancelSignal, CancelWatch, Polling};
+pub(crate) use cancel::CancelSignal;
+#[cfg(feature = "postgres")]
+pub(crate) use cancel::CancelWatch;
+#[cfg(feature = "sqlite")]
+pub(crate) use cancel::Polling;
 
 /// The SQL one backend writes differently. Implemented for [`sqlx::Sqlite`]
 /// and [`sqlx::Postgres`] only (sealed).
@@ -76,15 +81,17 @@ pub(crate) const TOKEN_COLUMNS: [&str; 5] =
 mod sealed {
     /// Keeps [`Dialect`](super::Dialect) to the backends of this crate.
     pub trait Sealed {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for sqlx::Sqlite {}
+    #[cfg(feature = "postgres")]
     impl Sealed for sqlx::Postgres {}
 }
 
-/// Sessions, runs and user memories in a SQL database: [`SqliteStore`](crate::SqliteStore)
+/// Sessions, runs, user memories and eval runs in a SQL database: [`SqliteStore`](crate::SqliteStore)
 /// (`SqlStore<Sqlite>`) or [`PostgresStore`](crate::PostgresStore)
-/// (`SqlStore<Postgres>`). Both implement [`agent_core::SessionStore`] and
-/// [`agent_core::memory::MemoryStore`] with the same code; see each alias for
-/// how to open one. Cloning shares the pool.
+/// (`SqlStore<Postgres>`). Both implement [`agent_core::SessionStore`],
+/// [`agent_core::memory::MemoryStore`] and [`agent_core::eval::EvalStore`]
+/// with the same code; see each alias for how to open one. Cloning shares the pool.
 pub struct SqlStore<DB: Dialect> {
     pub(crate) pool: Pool<DB>,
     /// The Postgres schema the tables are in, when one was chosen.
@@ -115,7 +122,8 @@ impl<DB: Dialect> fmt::Debug for SqlStore<DB> {
 
 impl<DB: Dialect> SqlStore<DB> {
     /// The connection pool, for queries of your own (the tables are
-    /// `agent_sessions`, `agent_runs`, `agent_memories`, `agent_session_leases`).
+    /// `agent_sessions`, `agent_runs`, `agent_memories`, `agent_session_leases`,
+    /// `agent_eval_runs`).
     pub fn pool(&self) -> &Pool<DB> {
         &self.pool
     }

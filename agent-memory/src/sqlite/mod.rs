@@ -19,6 +19,8 @@ pub const SQLITE_CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// How to open a [`SqliteStore`].
 ///
+/// Needs the `sqlite` feature (the default).
+///
 /// # Example
 ///
 /// ```
@@ -108,6 +110,8 @@ impl SqliteOptions {
 
 /// Sessions, runs and user memories in an embedded SQLite database: the
 /// zero-setup default.
+///
+/// Needs the `sqlite` feature (the default).
 ///
 /// The database runs in WAL mode with `synchronous = NORMAL`, foreign keys on
 /// and a busy timeout, so several tasks, and several stores on one file,

@@ -160,6 +160,32 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
+        description: "eval runs",
+        statements: &[
+            "CREATE TABLE agent_eval_runs (
+                id                       TEXT PRIMARY KEY NOT NULL,
+                eval_type                TEXT NOT NULL,
+                name                     TEXT,
+                agent_id                 TEXT,
+                team_id                  TEXT,
+                workflow_id              TEXT,
+                model_id                 TEXT,
+                model_provider           TEXT,
+                evaluated_component_name TEXT,
+                eval_input               TEXT NOT NULL DEFAULT '{}',
+                eval_data                TEXT NOT NULL DEFAULT '{}',
+                created_at               INTEGER NOT NULL,
+                updated_at               INTEGER NOT NULL
+            )",
+            "CREATE INDEX agent_eval_runs_created ON agent_eval_runs (created_at)",
+            "CREATE INDEX agent_eval_runs_agent ON agent_eval_runs (agent_id, created_at)",
+            "CREATE INDEX agent_eval_runs_team ON agent_eval_runs (team_id, created_at)",
+            "CREATE INDEX agent_eval_runs_workflow ON agent_eval_runs (workflow_id, created_at)",
+            "CREATE INDEX agent_eval_runs_type ON agent_eval_runs (eval_type, created_at)",
+        ],
+    },
+    Migration {
+        version: 5,
         description: "traces and their spans",
         statements: &[
             // Times are unix microseconds.

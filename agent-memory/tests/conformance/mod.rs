@@ -1,9 +1,10 @@
-//! The store conformance suite: every check that all `SessionStore` and
-//! `MemoryStore` backends must pass, run by `tests/{in_memory,sqlite,postgres}.rs`.
+//! The store conformance suite: every check that all `SessionStore`,
+//! `MemoryStore` and `EvalStore` backends must pass, run by `tests/{in_memory,sqlite,postgres}.rs`.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 pub mod cancel;
+pub mod evals;
 pub mod memories;
 pub mod metrics;
 pub mod runs;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use agent_core::SessionStore;
 use agent_core::StoreError;
+use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
 
 /// A boxed future, for the backend hooks below.
@@ -32,6 +34,7 @@ pub type Reopen = Arc<dyn Fn() -> BoxFuture<Result<Stores, StoreError>> + Send +
 pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub memories: Arc<dyn MemoryStore>,
+    pub evals: Arc<dyn EvalStore>,
     /// Present for SQL backends.
     pub raw: Option<RawSql>,
     /// Present for SQL backends.
@@ -107,6 +110,12 @@ macro_rules! all_backend_tests {
             memories::replace_user_memories,
             memories::clear_memories,
             memories::memories_with_nul_are_kept_or_refused,
+            evals::eval_run_roundtrip,
+            evals::list_eval_runs_filters,
+            evals::list_eval_runs_sorts_and_pages,
+            evals::rename_eval_run,
+            evals::delete_eval_runs,
+            evals::eval_runs_with_nul_are_kept_or_refused,
         );
     };
 }
@@ -119,6 +128,7 @@ macro_rules! sql_backend_tests {
             sql::corrupt_session_rows,
             sql::corrupt_run_rows,
             sql::corrupt_memory_rows,
+            sql::corrupt_eval_rows,
             sql::newer_schema_is_refused,
             sql::two_instances_keep_every_run,
             sql::paused_run_survives_reopen,

@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use agent_core::SessionType;
+use agent_core::eval::{EvalQuery, EvalType};
 use agent_core::memory::MemoryQuery;
 use agent_core::{SessionQuery, StoreError};
 
 use super::Stores;
 use super::cancel::cancel_lands_across;
+use super::evals::eval_run;
 use super::memories::memory;
 use super::runs::{claim_concurrently, count_under_the_lease};
 use super::sessions::{assert_concurrent_runs, full_run, full_session, paused_run, record_run, save_concurrently};
@@ -74,6 +77,24 @@ pub async fn corrupt_memory_rows(stores: &Stores) {
     assert_eq!((ids, page.total), (vec!["k-3", "k-1"], 3));
     assert_eq!(store.memory_topics(Some("ana")).await.unwrap(), ["drinks"], "topic queries survive it");
     assert_eq!(store.user_memory_stats(None, None).await.unwrap().items[0].total_memories, 3);
+}
+
+pub async fn corrupt_eval_rows(stores: &Stores) {
+    let store = &*stores.evals;
+    for (id, created_at) in [("v-1", 1), ("v-2", 2), ("v-3", 3)] {
+        store
+            .create_eval_run(&eval_run(id, EvalType::Reliability, SessionType::Agent, "a1", created_at))
+            .await
+            .unwrap();
+    }
+    (stores.raw())("UPDATE agent_eval_runs SET eval_type = 'vibes' WHERE id = 'v-2'".into()).await;
+
+    assert_corrupt(store.eval_run("v-2").await.unwrap_err(), "eval run", "v-2");
+    let page = store.list_eval_runs(&EvalQuery::default()).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|run| run.id.as_str()).collect();
+    assert_eq!((ids, page.total), (vec!["v-3", "v-1"], 3), "skipped in lists, still counted");
+    assert_corrupt(store.rename_eval_run("v-2", "x").await.unwrap_err(), "eval run", "v-2");
+    assert_eq!(store.delete_eval_runs(&["v-2".into()]).await.unwrap(), 1, "a corrupt run can be deleted");
 }
 
 pub async fn newer_schema_is_refused(stores: &Stores) {

@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used, dead_code)]
 
+mod per_item;
+
+pub(crate) use per_item::{content_in_hand_is_bounded, delete_all_empties_the_base, per_item_reader_and_chunking};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -406,6 +410,9 @@ macro_rules! conformance {
             list_pages_and_agentos_shape,
             a_panicking_embedder_fails_the_item,
             interrupted_ingestions_are_recovered,
+            per_item_reader_and_chunking,
+            content_in_hand_is_bounded,
+            delete_all_empties_the_base,
         );
     };
     (@tests $open:expr; $($check:ident),* $(,)?) => {

@@ -64,7 +64,7 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
             .collect();
         json!({"display_name": display, "dbs": dbs})
     };
-    Json(json!({
+    let mut value = json!({
         "os_id": shared.id,
         "name": shared.name,
         "description": shared.description,
@@ -76,7 +76,14 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "available_models": available_models(&shared),
         "session": domain("Sessions", &["sessions", "runs"]),
         "memory": domain("Memory", &["memories"]),
-    }))
+    });
+    if shared.eval_store.is_some() {
+        value["evals"] = domain("Evals", &["eval_runs"]);
+    }
+    if let Some(knowledge) = super::knowledge::config_section(&shared) {
+        value["knowledge"] = knowledge;
+    }
+    Json(value)
 }
 
 pub(super) async fn list(State(shared): State<Arc<Shared>>, kind: SessionType) -> Json<Value> {

@@ -1,6 +1,9 @@
 //! The route table: every route once, with the summary the OpenAPI document shows, and the router built from it with its layers.
 
+mod a2a;
 mod discovery;
+mod evals;
+mod knowledge;
 mod memories;
 mod metrics;
 mod page;
@@ -37,6 +40,8 @@ pub(crate) enum Body {
     ContinueForm,
     /// A JSON object.
     Json,
+    /// A form (URL-encoded or multipart) of these fields: name, type, description.
+    Form { fields: &'static [(&'static str, &'static str, &'static str)], required: &'static [&'static str] },
 }
 
 /// One route: its method, path, documentation and handler.
@@ -133,7 +138,10 @@ pub(crate) fn table() -> Vec<Route> {
     }
     routes.extend(session_routes());
     routes.extend(memory_routes());
+    routes.extend(eval_routes());
     routes.extend(metrics_routes());
+    routes.extend(a2a_routes());
+    routes.extend(knowledge::routes());
     routes.extend(trace_routes());
     routes
 }
@@ -204,6 +212,66 @@ fn session_routes() -> Vec<Route> {
             get(sessions::run),
         ),
     ]
+}
+
+fn a2a_routes() -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (kind, card, send, stream) in [
+        (
+            SessionType::Agent,
+            "/a2a/agents/{id}/.well-known/agent-card.json",
+            "/a2a/agents/{id}/v1/message:send",
+            "/a2a/agents/{id}/v1/message:stream",
+        ),
+        (
+            SessionType::Team,
+            "/a2a/teams/{id}/.well-known/agent-card.json",
+            "/a2a/teams/{id}/v1/message:send",
+            "/a2a/teams/{id}/v1/message:stream",
+        ),
+        (
+            SessionType::Workflow,
+            "/a2a/workflows/{id}/.well-known/agent-card.json",
+            "/a2a/workflows/{id}/v1/message:send",
+            "/a2a/workflows/{id}/v1/message:stream",
+        ),
+    ] {
+        routes.push(route(
+            Method::GET,
+            card,
+            "A2A",
+            "The A2A agent card",
+            get(move |state, path, headers| a2a::card(state, path, headers, kind)),
+        ));
+        for (path, summary) in [
+            (send, "A2A JSON-RPC: message/send (also message/stream, tasks/get, tasks/cancel)"),
+            (stream, "A2A JSON-RPC: message/stream as SSE (also the other methods)"),
+        ] {
+            let mut rpc = route(
+                Method::POST,
+                path,
+                "A2A",
+                summary,
+                post(move |state, path, body| a2a::rpc(state, path, body, kind)),
+            );
+            rpc.body = Body::Json;
+            rpc.streams = true;
+            routes.push(rpc);
+        }
+    }
+    for path in ["/a2a/message/send", "/a2a/message/stream"] {
+        let mut rpc = route(
+            Method::POST,
+            path,
+            "A2A",
+            "A2A JSON-RPC for the agent named in message.metadata.agentId",
+            post(a2a::rpc_any),
+        );
+        rpc.body = Body::Json;
+        rpc.streams = true;
+        routes.push(rpc);
+    }
+    routes
 }
 
 fn metrics_routes() -> Vec<Route> {
@@ -301,6 +369,28 @@ fn memory_routes() -> Vec<Route> {
             "Memory",
             "Merge a user's memories with a model (apply=false: a dry run)",
             post(memories::optimize),
+        )),
+    ]
+}
+
+fn eval_routes() -> Vec<Route> {
+    vec![
+        with_json(route(
+            Method::POST,
+            "/eval-runs",
+            "Evals",
+            "Run an eval (reliability, accuracy, agent_as_judge, performance) on a served agent, team or workflow, and store it",
+            post(evals::run),
+        )),
+        route(Method::GET, "/eval-runs", "Evals", "Eval runs, filtered, sorted and paged", get(evals::list)),
+        with_json(route(Method::DELETE, "/eval-runs", "Evals", "Delete several eval runs", delete(evals::delete_many))),
+        route(Method::GET, "/eval-runs/{eval_run_id}", "Evals", "One eval run", get(evals::one)),
+        with_json(route(
+            Method::PATCH,
+            "/eval-runs/{eval_run_id}",
+            "Evals",
+            "Rename an eval run",
+            patch(evals::update),
         )),
     ]
 }

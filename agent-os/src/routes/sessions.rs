@@ -313,6 +313,11 @@ fn selected<'a>(runs: &'a [RunRecord], query: &Fields) -> Result<Vec<&'a RunReco
     let before = query.int("created_before", i64::MIN, i64::MAX)?;
     let statuses: Vec<String> =
         query.all("status").iter().filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase()).collect();
+    if let Some(unknown) = statuses.iter().find(|status| agent_core::RunStatus::parse(status).is_none()) {
+        return Err(ApiError::bad_request(format!(
+            "unknown run status `{unknown}`: use RUNNING, PAUSED, COMPLETED, ERROR or CANCELLED"
+        )));
+    }
     Ok(runs
         .iter()
         .filter(|run| run.created_at >= after && run.created_at <= before)

@@ -95,6 +95,7 @@ pub(crate) fn builder(store: &Arc<InMemoryStore>) -> AgentOsBuilder<()> {
         .unwrap();
     let store: Arc<dyn SessionStore> = store.clone();
     let memories: Arc<dyn agent_core::memory::MemoryStore> = Arc::new(agent_core::memory::InMemoryMemoryStore::new());
+    let evals: Arc<dyn agent_core::eval::EvalStore> = Arc::new(agent_core::eval::InMemoryEvalStore::new());
     AgentOs::builder()
         .id("test-os")
         .agent(weather)
@@ -104,6 +105,7 @@ pub(crate) fn builder(store: &Arc<InMemoryStore>) -> AgentOsBuilder<()> {
         .workflow(flow)
         .store(store)
         .memory_store(memories)
+        .eval_store(evals)
 }
 
 pub(crate) fn os() -> (AgentOs, Arc<InMemoryStore>) {

@@ -16,12 +16,14 @@ use sqlx::{AssertSqlSafe, PgPool, Row};
 use tokio::sync::RwLock;
 
 use super::content::{Content, ContentStatus};
-use super::sqlite::KNOWLEDGE_SCHEMA_VERSION;
+use super::store::KNOWLEDGE_SCHEMA_VERSION;
 use super::store::{backend, corrupt, filter_options};
 use super::vector_index::IndexKind;
 
 /// A knowledge store in Postgres, for deployments where several processes
 /// share one database.
+///
+/// Needs the `postgres` feature.
 ///
 /// Tables are named `{prefix}_content` and `{prefix}_chunks` (prefix
 /// `agent_knowledge` by default). Lexical search uses a generated English

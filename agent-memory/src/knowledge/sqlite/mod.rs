@@ -15,15 +15,14 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use tokio::sync::RwLock;
 
 use super::content::{Content, ContentStatus};
-use super::store::{backend, corrupt, filter_options, vector_from_bytes};
+use super::store::{KNOWLEDGE_SCHEMA_VERSION, backend, corrupt, filter_options, vector_from_bytes};
 use super::vector_index::{IndexEntry, IndexKind, VectorIndex};
-
-/// The schema version of the knowledge tables (kept in `knowledge_schema_version`).
-pub const KNOWLEDGE_SCHEMA_VERSION: i64 = 1;
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
 
 /// A knowledge store in an embedded SQLite database.
+///
+/// Needs the `sqlite` feature (the default).
 ///
 /// Tables are named `{prefix}_content`, `{prefix}_chunks` and `{prefix}_fts`
 /// (prefix `agent_knowledge` by default), so several knowledge bases can

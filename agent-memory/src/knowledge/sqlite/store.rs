@@ -279,4 +279,7 @@ impl KnowledgeStore for SqliteKnowledge {
         let rows = sqlx::query(AssertSqlSafe(sql)).bind(updated_before).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(content_from_row).collect()
     }
+    fn content_table(&self) -> &str {
+        &self.tables.content
+    }
 }
