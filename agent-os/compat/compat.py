@@ -30,6 +30,7 @@ from knowledge import KNOWLEDGE_METHODS, Knowledge
 from memories import MEMORY_METHODS, Memories
 from metrics import METRICS_METHODS, Metrics
 from sessions import SESSION_METHODS, Sessions
+from traces import TRACE_METHODS, Traces
 
 WEATHER_PARIS = "It is sunny and 21C in Paris."
 
@@ -538,6 +539,7 @@ async def main(base_url, keep_going):
         (Knowledge(compat.client, compat.headers), KNOWLEDGE_METHODS),
         (Metrics(compat.client, compat.headers), METRICS_METHODS),
         (Evals(compat.client, compat.headers), EVAL_METHODS),
+        (Traces(compat.client, compat.headers), TRACE_METHODS),
     ]
     methods = [(method, getattr(section, method)) for section, names in sections for method in names]
     failed = []

@@ -57,6 +57,8 @@ pub struct Demo {
     pub memories: Arc<dyn MemoryStore>,
     /// The eval runs, in the same database.
     pub evals: Arc<dyn agent_core::eval::EvalStore>,
+    /// The traces, in the same database.
+    pub traces: Arc<dyn agent_core::trace::TraceStore>,
     /// The model that optimizes memories when a request names none.
     pub memory_model: Arc<dyn Model>,
     /// What `anthropic:<model-id>` in a request becomes (default [`claude_from_env`]).
@@ -96,7 +98,7 @@ impl std::fmt::Debug for Demo {
 /// # Ok::<_, anyhow::Error>(()) }).unwrap();
 /// ```
 pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, stores: Stores) -> anyhow::Result<Demo> {
-    let Stores { sessions: store, memories, evals } = stores;
+    let Stores { sessions: store, memories, evals, traces } = stores;
     let knowledge = knowledge::docs().await?;
     let weather = Agent::builder(model("weather-agent"))
         .id("weather-agent")
@@ -152,6 +154,7 @@ pub async fn build(model: impl Fn(&str) -> Arc<dyn Model>, stores: Stores) -> an
         store,
         memories,
         evals,
+        traces,
         memory_model: model("memory"),
         claude: Arc::new(claude_from_env),
     })
@@ -194,6 +197,7 @@ impl Demo {
             .store(self.store.clone())
             .memory_store(self.memories.clone())
             .eval_store(self.evals.clone())
+            .trace_store(self.traces.clone())
             .memory_model(self.memory_model.clone())
             .models(move |provider, model_id| resolve(&claude, provider, model_id))
             .knowledge(self.knowledge.clone());

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use agent_core::SessionStore;
 use agent_core::eval::EvalStore;
 use agent_core::memory::MemoryStore;
+use agent_core::trace::TraceStore;
 use agent_memory::{PostgresStore, SqliteStore};
 
 /// One database seen two ways: the session store every component saves
@@ -17,6 +18,9 @@ pub struct Stores {
     pub memories: Arc<dyn MemoryStore>,
     /// Eval runs, in the same database.
     pub evals: Arc<dyn EvalStore>,
+    /// Traces of the runs, in the same database (install
+    /// `agent_memory::TraceLayer` over it to fill it).
+    pub traces: Arc<dyn TraceStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -27,9 +31,9 @@ impl std::fmt::Debug for Stores {
 
 impl Stores {
     /// The views of one store that keeps sessions, memories and eval runs.
-    pub fn of<S: SessionStore + MemoryStore + EvalStore + 'static>(store: S) -> Self {
+    pub fn of<S: SessionStore + MemoryStore + EvalStore + TraceStore + 'static>(store: S) -> Self {
         let store = Arc::new(store);
-        Self { sessions: store.clone(), memories: store.clone(), evals: store }
+        Self { sessions: store.clone(), memories: store.clone(), evals: store.clone(), traces: store }
     }
 }
 

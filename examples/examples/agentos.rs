@@ -45,6 +45,12 @@ async fn main() -> anyhow::Result<()> {
     let model = examples::demo::model_from_env()?;
     let database = database.unwrap_or_else(|| "agentos.db".to_owned());
     let store = examples::demo::open_store(Some(&database)).await?;
+    // Runs are traced into the same database (`/traces`).
+    let traces = agent_memory::TraceLayer::spawn(store.traces.clone());
+    tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
+        tracing_subscriber::registry(),
+        traces,
+    ))?;
     eprintln!("[sessions in {}]", if database.starts_with("postgres") { "Postgres" } else { database.as_str() });
     let demo = examples::demo::build(move |_| Arc::clone(&model), store).await?;
     let os = demo.os_builder().security_key_from_env().build()?;

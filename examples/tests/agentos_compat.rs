@@ -42,6 +42,13 @@ async fn the_python_agentos_client_drives_the_demo_os() {
     let database = std::env::temp_dir().join(format!("agentos-compat-{}.db", std::process::id()));
     remove_database(&database);
     let stores = demo::open_store(Some(&database.display().to_string())).await.unwrap();
+    // Traces of every run go to the same database, for the trace methods.
+    let traces = agent_memory::TraceLayer::spawn(stores.traces.clone());
+    tracing::subscriber::set_global_default(tracing_subscriber::layer::SubscriberExt::with(
+        tracing_subscriber::registry(),
+        traces,
+    ))
+    .unwrap();
     let fake_url = fake.url().to_owned();
     // `anthropic:<model-id>` in a request (optimize-memories) is Claude with that id, on the fake too.
     let demo = demo::build(move |_| claude.clone(), stores).await.unwrap().with_claude(move |model_id| {
