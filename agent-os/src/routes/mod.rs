@@ -8,6 +8,7 @@ mod memories;
 mod metrics;
 mod page;
 mod runs;
+mod session_wire;
 mod sessions;
 mod trace_wire;
 mod traces;
