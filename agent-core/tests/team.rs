@@ -225,3 +225,18 @@ async fn teams_need_ids_and_members() {
     let anonymous = Agent::builder(TestModel::new()).build().unwrap();
     assert!(Team::builder(TestModel::new()).id("t").member(anonymous).build().is_err());
 }
+
+#[tokio::test]
+async fn the_delegation_tool_names_the_members_as_an_enum() {
+    let team = Team::builder(TestModel::new().answer("ok"))
+        .id("crew")
+        .member(member("researcher", "facts"))
+        .member(member("writer", "prose"))
+        .build()
+        .unwrap();
+    let def = team.leader().tool_defs().iter().find(|def| def.name == "delegate_task_to_member").cloned().unwrap();
+    assert_eq!(def.input_schema["properties"]["member_id"]["enum"], json!(["researcher", "writer"]));
+    // TestModel calls tools with schema-valid arguments, so it can only pick a member that exists.
+    let output = team.run("Write it up").await.unwrap();
+    assert_eq!(output.status, agent_core::RunStatus::Completed);
+}

@@ -195,11 +195,12 @@ impl<D: Send + Sync + 'static> TeamBuilder<D> {
         if let Some(store) = &self.store {
             leader = leader.store(Arc::clone(store));
         }
+        let member_ids: Vec<String> = members.iter().map(|(member_id, _)| member_id.clone()).collect();
         leader = match self.mode {
             TeamMode::Route => leader
-                .tool(leader_tool::<D>(ROUTE_TOOL, true))
+                .tool(leader_tool::<D>(ROUTE_TOOL, true, &member_ids))
                 .tool_choice(ToolChoice::Tool { name: ROUTE_TOOL.into() }),
-            TeamMode::Coordinate => leader.tool(leader_tool::<D>(DELEGATE_TOOL, false)),
+            TeamMode::Coordinate => leader.tool(leader_tool::<D>(DELEGATE_TOOL, false, &member_ids)),
             TeamMode::Broadcast => leader.instructions_fn(member_answers_section::<D>),
         };
         Ok(Team {

@@ -52,8 +52,13 @@ pub(super) struct TeamRun<D> {
 }
 
 /// The leader's tool of its mode: delegate (coordinate) or route, whose
-/// answer ends the team run.
-pub(super) fn leader_tool<D: Send + Sync + 'static>(name: &'static str, stop_after_call: bool) -> FnTool<D> {
+/// answer ends the team run. `member_id` is an enum of `member_ids`, so a
+/// model can only name a member that exists.
+pub(super) fn leader_tool<D: Send + Sync + 'static>(
+    name: &'static str,
+    stop_after_call: bool,
+    member_ids: &[String],
+) -> FnTool<D> {
     let description = if stop_after_call {
         "Hand the request to the one member best suited to answer it."
     } else {
@@ -64,7 +69,14 @@ pub(super) fn leader_tool<D: Send + Sync + 'static>(name: &'static str, stop_aft
         let run = ctx.extension::<TeamRun<D>>().ok_or_else(|| ToolError::fatal("the tool runs only in a team run"))?;
         run.delegate(&ctx, args).await
     })
-    .with_def(move |def| def.stop_after_call(stop_after_call))
+    .with_def(move |mut def| {
+        if let Some(property) = def.input_schema.pointer_mut("/properties/member_id")
+            && !member_ids.is_empty()
+        {
+            property["enum"] = serde_json::json!(member_ids);
+        }
+        def.stop_after_call(stop_after_call)
+    })
 }
 
 /// The broadcast leader's instructions section: the members' answers.
