@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::super::page::{limit_and_page, paged};
 use super::{Answer, answer, content_json, content_not_found, from_query, knowledge_error};
 use crate::error::ApiError;
 use crate::form::Fields;
@@ -21,8 +22,7 @@ pub(super) async fn list(State(shared): State<Arc<Shared>>, RawQuery(query): Raw
 async fn list_content(shared: &Shared, query: Option<&str>) -> Answer {
     let query = Fields::from_query(query)?;
     let knowledge = from_query(shared, &query)?;
-    let limit = u32::try_from(query.int("limit", 1, 20)?).unwrap_or(u32::MAX);
-    let page = u32::try_from(query.int("page", 0, 1)?).unwrap_or(u32::MAX).max(1);
+    let (limit, page) = limit_and_page(&query)?;
     let sort_by = match query.choice("sort_by", &["created_at", "updated_at", "name"])? {
         Some("updated_at") => ContentSort::UpdatedAt,
         Some("name") => ContentSort::Name,
@@ -35,9 +35,7 @@ async fn list_content(shared: &Shared, query: Option<&str>) -> Answer {
     let content_query = ContentQuery { limit: Some(limit), page: Some(page), sort_by, sort_order };
     let found = knowledge.list(&content_query).await.map_err(knowledge_error)?;
     let items: Vec<Value> = found.items.iter().map(content_json).collect();
-    let total_pages = found.total.div_ceil(u64::from(limit));
-    let meta = json!({"page": page, "limit": limit, "total_pages": total_pages, "total_count": found.total, "search_time_ms": 0.0});
-    Ok(Json(json!({"data": items, "meta": meta})).into_response())
+    Ok(Json(paged(items, page, limit, found.total)).into_response())
 }
 
 pub(super) async fn one(

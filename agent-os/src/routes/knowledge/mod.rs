@@ -10,10 +10,10 @@ use agent_core::knowledge::KnowledgeError;
 use agent_memory::KnowledgeBase;
 use agent_memory::knowledge::Content;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use serde_json::{Value, json};
 
+use super::page::{Answer, answer};
 use super::{Body, Route, route, with_json};
 use crate::error::ApiError;
 use crate::form::Fields;
@@ -142,12 +142,6 @@ pub(super) fn routes() -> Vec<Route> {
             get(sources::files),
         ),
     ]
-}
-
-type Answer = Result<Response, ApiError>;
-
-fn answer(result: Answer) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The database id a knowledge base is shown with: its name, like its id.
