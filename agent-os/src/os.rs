@@ -114,6 +114,11 @@ impl Shared {
         stores
     }
 
+    /// The store shown with database id `db_id`.
+    pub(crate) fn store_by_db_id(&self, db_id: &str) -> Option<Arc<dyn SessionStore>> {
+        self.stores().into_iter().find(|store| self.db_id_of(Some(store)).as_deref() == Some(db_id))
+    }
+
     /// The database id shown for a store.
     pub(crate) fn db_id_of(&self, store: Option<&Arc<dyn SessionStore>>) -> Option<String> {
         let store = store?;

@@ -54,9 +54,7 @@ pub(super) async fn config(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let summaries = |kind: SessionType| -> Vec<Value> {
         shared.of_kind(kind).map(|component| component.summary(shared.db_id_of(component.store()).as_deref())).collect()
     };
-    let databases: Vec<String> = (0..shared.stores().len())
-        .map(|index| if index == 0 { shared.db_id.clone() } else { format!("{}-{index}", shared.db_id) })
-        .collect();
+    let databases: Vec<String> = shared.stores().iter().filter_map(|store| shared.db_id_of(Some(store))).collect();
     let domain = |display: &str, tables: &[&str]| -> Value {
         let dbs: Vec<Value> = databases
             .iter()

@@ -188,9 +188,7 @@ async fn migrate_databases(
         shared.stores()
     } else {
         let store = shared
-            .stores()
-            .into_iter()
-            .find(|store| shared.db_id_of(Some(store)).as_deref() == Some(db_id.as_str()))
+            .store_by_db_id(&db_id)
             .ok_or_else(|| ApiError::not_found(format!("Database with id '{db_id}' not found")))?;
         vec![store]
     };

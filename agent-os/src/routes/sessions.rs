@@ -21,15 +21,12 @@ const TYPES: &[&str] = &["agent", "team", "workflow"];
 
 /// The store sessions are read from: the one `db_id` names, else the server's.
 pub(crate) fn store_of(shared: &Shared, query: &Fields) -> Result<Arc<dyn SessionStore>, ApiError> {
-    let stores = shared.stores();
     if let Some(db_id) = query.text("db_id") {
-        return stores
-            .iter()
-            .find(|store| shared.db_id_of(Some(store)).as_deref() == Some(db_id))
-            .cloned()
+        return shared
+            .store_by_db_id(db_id)
             .ok_or_else(|| ApiError::not_found(format!("Database with id '{db_id}' not found")));
     }
-    stores.into_iter().next().ok_or_else(|| {
+    shared.stores().into_iter().next().ok_or_else(|| {
         ApiError::unavailable("No database is configured on this AgentOS: give it a store with `.store(..)`")
     })
 }
