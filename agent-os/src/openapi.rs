@@ -12,7 +12,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         let mut operation = json!({
             "tags": [route.tag],
             "summary": route.summary,
-            "operationId": operation_id(route.method.as_str(), route.path),
+            "operationId": operation_id(route.method.as_str(), &route.path),
             "responses": responses(route.streams),
         });
         let parameters: Vec<Value> = route
@@ -27,7 +27,7 @@ pub(crate) fn document(shared: &Shared) -> Value {
         if let Some(body) = request_body(route.body) {
             operation["requestBody"] = body;
         }
-        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        let entry = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
         entry[route.method.as_str().to_ascii_lowercase()] = operation;
     }
     json!({

@@ -48,7 +48,7 @@ pub(crate) enum Body {
 /// One route: its method, path, documentation and handler.
 pub(crate) struct Route {
     pub(crate) method: Method,
-    pub(crate) path: &'static str,
+    pub(crate) path: String,
     pub(crate) tag: &'static str,
     pub(crate) summary: &'static str,
     pub(crate) body: Body,
@@ -59,12 +59,12 @@ pub(crate) struct Route {
 
 fn route(
     method: Method,
-    path: &'static str,
+    path: impl Into<String>,
     tag: &'static str,
     summary: &'static str,
     handler: MethodRouter<Arc<Shared>>,
 ) -> Route {
-    Route { method, path, tag, summary, body: Body::None, streams: false, handler }
+    Route { method, path: path.into(), tag, summary, body: Body::None, streams: false, handler }
 }
 
 /// Every route of the API.
@@ -87,24 +87,25 @@ pub(crate) fn table() -> Vec<Route> {
         (SessionType::Team, "teams", "Teams"),
         (SessionType::Workflow, "workflows", "Workflows"),
     ] {
-        let paths = kind_paths(plural);
+        let one = format!("/{plural}/{{id}}");
+        let run = format!("{one}/runs/{{run_id}}");
         routes.push(route(
             Method::GET,
-            paths.list,
+            format!("/{plural}"),
             tag,
             list_summary(kind),
             get(move |state| discovery::list(state, kind)),
         ));
         routes.push(route(
             Method::GET,
-            paths.one,
+            one.clone(),
             tag,
             one_summary(kind),
             get(move |state, path| discovery::one(state, path, kind)),
         ));
         let mut start = route(
             Method::POST,
-            paths.runs,
+            format!("{one}/runs"),
             tag,
             "Start a run (stream=true: SSE)",
             post(move |state, path, form| runs::start(state, path, form, kind)),
@@ -114,14 +115,14 @@ pub(crate) fn table() -> Vec<Route> {
         routes.push(start);
         routes.push(route(
             Method::GET,
-            paths.run,
+            run.clone(),
             tag,
             "A stored run: its status and output",
             get(move |state, path| runs::status(state, path, kind)),
         ));
         let mut resume = route(
             Method::POST,
-            paths.continue_run,
+            format!("{run}/continue"),
             tag,
             "Continue a paused run with decisions on its pending tool calls",
             post(move |state, path, form| runs::continue_run(state, path, form, kind)),
@@ -131,7 +132,7 @@ pub(crate) fn table() -> Vec<Route> {
         routes.push(resume);
         routes.push(route(
             Method::POST,
-            paths.cancel,
+            format!("{run}/cancel"),
             tag,
             "Cancel a run in flight, on this process or another sharing the database",
             post(move |state, path| runs::cancel(state, path, kind)),
@@ -217,40 +218,24 @@ fn session_routes() -> Vec<Route> {
 
 fn a2a_routes() -> Vec<Route> {
     let mut routes = Vec::new();
-    for (kind, card, send, stream) in [
-        (
-            SessionType::Agent,
-            "/a2a/agents/{id}/.well-known/agent-card.json",
-            "/a2a/agents/{id}/v1/message:send",
-            "/a2a/agents/{id}/v1/message:stream",
-        ),
-        (
-            SessionType::Team,
-            "/a2a/teams/{id}/.well-known/agent-card.json",
-            "/a2a/teams/{id}/v1/message:send",
-            "/a2a/teams/{id}/v1/message:stream",
-        ),
-        (
-            SessionType::Workflow,
-            "/a2a/workflows/{id}/.well-known/agent-card.json",
-            "/a2a/workflows/{id}/v1/message:send",
-            "/a2a/workflows/{id}/v1/message:stream",
-        ),
-    ] {
+    for (kind, plural) in
+        [(SessionType::Agent, "agents"), (SessionType::Team, "teams"), (SessionType::Workflow, "workflows")]
+    {
+        let base = format!("/a2a/{plural}/{{id}}");
         routes.push(route(
             Method::GET,
-            card,
+            format!("{base}/.well-known/agent-card.json"),
             "A2A",
             "The A2A agent card",
             get(move |state, path, headers| a2a::card(state, path, headers, kind)),
         ));
         for (path, summary) in [
-            (send, "A2A JSON-RPC: message/send (also message/stream, tasks/get, tasks/cancel)"),
-            (stream, "A2A JSON-RPC: message/stream as SSE (also the other methods)"),
+            ("message:send", "A2A JSON-RPC: message/send (also message/stream, tasks/get, tasks/cancel)"),
+            ("message:stream", "A2A JSON-RPC: message/stream as SSE (also the other methods)"),
         ] {
             let mut rpc = route(
                 Method::POST,
-                path,
+                format!("{base}/v1/{path}"),
                 "A2A",
                 summary,
                 post(move |state, path, body| a2a::rpc(state, path, body, kind)),
@@ -396,44 +381,6 @@ fn eval_routes() -> Vec<Route> {
     ]
 }
 
-struct KindPaths {
-    list: &'static str,
-    one: &'static str,
-    runs: &'static str,
-    run: &'static str,
-    continue_run: &'static str,
-    cancel: &'static str,
-}
-
-fn kind_paths(plural: &str) -> KindPaths {
-    match plural {
-        "agents" => KindPaths {
-            list: "/agents",
-            one: "/agents/{id}",
-            runs: "/agents/{id}/runs",
-            run: "/agents/{id}/runs/{run_id}",
-            continue_run: "/agents/{id}/runs/{run_id}/continue",
-            cancel: "/agents/{id}/runs/{run_id}/cancel",
-        },
-        "teams" => KindPaths {
-            list: "/teams",
-            one: "/teams/{id}",
-            runs: "/teams/{id}/runs",
-            run: "/teams/{id}/runs/{run_id}",
-            continue_run: "/teams/{id}/runs/{run_id}/continue",
-            cancel: "/teams/{id}/runs/{run_id}/cancel",
-        },
-        _ => KindPaths {
-            list: "/workflows",
-            one: "/workflows/{id}",
-            runs: "/workflows/{id}/runs",
-            run: "/workflows/{id}/runs/{run_id}",
-            continue_run: "/workflows/{id}/runs/{run_id}/continue",
-            cancel: "/workflows/{id}/runs/{run_id}/cancel",
-        },
-    }
-}
-
 fn list_summary(kind: SessionType) -> &'static str {
     match kind {
         SessionType::Agent => "The served agents",
@@ -455,7 +402,7 @@ fn one_summary(kind: SessionType) -> &'static str {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
     for route in table() {
-        router = router.route(route.path, route.handler);
+        router = router.route(&route.path, route.handler);
     }
     let mut router = router
         .fallback(|| async { ApiError::not_found("Not Found") })
